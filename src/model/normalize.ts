@@ -1,0 +1,256 @@
+/**
+ * normalize: parsed spec -> model. Applies defaults, canonicalises addresses, resolves
+ * per-server overrides and per-director overrides, and sorts. It assumes validate() found
+ * no errors; it never reports problems itself.
+ */
+import type { ParsedSpec, RealServerSpec, SchedulerFlag, SchedulerName, ServiceSpec } from "../schema/spec-schema.js";
+import { addressFamily, canonicalAddress, netmaskToPrefix, parsePrefix } from "./addresses.js";
+import type {
+  DirectorModel, Family, HealthCheckedPool, IpvsRealServer, IpvsService, Model, ServiceKey, ServiceModel,
+  VrrpInstanceModel,
+} from "./model.js";
+import { compareServiceKeys, sortServices } from "./service-key.js";
+
+/** Flag names in bit order (flag-1, flag-2, flag-3) for each scheduler family. */
+export function flagNamesFor(scheduler: SchedulerName): readonly [SchedulerFlag, SchedulerFlag, SchedulerFlag] {
+  if (scheduler === "sh") return ["sh-fallback", "sh-port", "flag-3"];
+  if (scheduler === "mh") return ["mh-fallback", "mh-port", "flag-3"];
+  return ["flag-1", "flag-2", "flag-3"];
+}
+
+/** The bit (0..2) a flag name stands for, whatever the scheduler. */
+export function flagBit(flag: SchedulerFlag): number {
+  switch (flag) {
+    case "sh-fallback": case "mh-fallback": case "flag-1": return 0;
+    case "sh-port": case "mh-port": case "flag-2": return 1;
+    case "flag-3": return 2;
+  }
+}
+
+/** Canonical flag list for a scheduler: deduplicated, named as ipvsadm prints them, bit order. */
+export function canonicalFlags(scheduler: SchedulerName, flags: readonly SchedulerFlag[]): SchedulerFlag[] {
+  const names = flagNamesFor(scheduler);
+  const bits = new Set(flags.map(flagBit));
+  return [0, 1, 2].filter((b) => bits.has(b)).map((b) => names[b]!);
+}
+
+export function serviceKeyOf(s: ServiceSpec): ServiceKey {
+  if (s.fwmark !== undefined) return { kind: "fwmark", fwmark: s.fwmark, family: s.family ?? "inet" };
+  return { kind: "addr", protocol: s.protocol ?? "tcp", address: canonicalAddress(s.address ?? "0.0.0.0"), port: s.port ?? 0 };
+}
+
+export function serviceFamily(s: ServiceSpec): Family {
+  if (s.fwmark !== undefined) return s.family ?? "inet";
+  return addressFamily(s.address ?? "0.0.0.0");
+}
+
+function realServerOf(service: ServiceSpec, key: ServiceKey, rs: RealServerSpec): IpvsRealServer {
+  const fwd = rs.forwarding ?? service.pool.forwarding;
+  const servicePort = key.kind === "addr" ? key.port : 0;
+  // the kernel forces the service port on DR and tunnel servers; only NAT remaps
+  const port = fwd.method === "nat" ? rs.port ?? servicePort : servicePort;
+  const out: IpvsRealServer = {
+    address: canonicalAddress(rs.address),
+    port,
+    forwarding: fwd.method,
+    weight: rs.weight,
+    upperThreshold: rs.upperThreshold ?? 0,
+    lowerThreshold: rs.lowerThreshold ?? 0,
+  };
+  if (fwd.method === "tunnel") {
+    const type = fwd.tunnelType ?? "ipip";
+    out.tunnel = { type };
+    if (type === "gue" && fwd.tunnelPort !== undefined) out.tunnel.port = fwd.tunnelPort;
+    if (fwd.tunnelChecksum !== undefined) out.tunnel.checksum = fwd.tunnelChecksum;
+  }
+  return out;
+}
+
+/** The kernel form of one declared service. */
+export function ipvsServiceOf(s: ServiceSpec): IpvsService {
+  const key = serviceKeyOf(s);
+  const family = serviceFamily(s);
+  const out: IpvsService = {
+    key,
+    family,
+    scheduler: s.scheduler,
+    flags: canonicalFlags(s.scheduler, s.schedulerFlags),
+    onePacket: s.onePacket,
+    realServers: s.pool.servers.map((rs) => realServerOf(s, key, rs)),
+  };
+  if (s.persistence) {
+    const full = family === "inet" ? 32 : 128;
+    const prefixLength = s.persistence.netmask !== undefined
+      ? netmaskToPrefix(s.persistence.netmask) ?? full
+      : s.persistence.prefix ?? full;
+    out.persistence = { timeout: s.persistence.timeout, prefixLength };
+    if (s.persistence.engine) out.persistenceEngine = s.persistence.engine;
+  }
+  return out;
+}
+
+function healthOf(s: ServiceSpec): HealthCheckedPool | undefined {
+  const p = s.pool;
+  if (!p.healthChecks || p.healthChecks.length === 0) return undefined;
+  const h: HealthCheckedPool = {
+    checks: p.healthChecks,
+    inhibitOnFailure: p.inhibitOnFailure ?? false,
+    alpha: p.alpha ?? false,
+    omega: p.omega ?? false,
+  };
+  if (p.delayLoop !== undefined) h.delayLoop = p.delayLoop;
+  if (p.connectTimeout !== undefined) h.connectTimeout = p.connectTimeout;
+  if (p.retry !== undefined) h.retry = p.retry;
+  if (p.delayBeforeRetry !== undefined) h.delayBeforeRetry = p.delayBeforeRetry;
+  if (p.warmup !== undefined) h.warmup = p.warmup;
+  if (p.quorum !== undefined) h.quorum = p.quorum;
+  if (p.hysteresis !== undefined) h.hysteresis = p.hysteresis;
+  if (p.quorumUp) h.quorumUp = p.quorumUp;
+  if (p.quorumDown) h.quorumDown = p.quorumDown;
+  if (s.virtualhost !== undefined) h.virtualhost = s.virtualhost;
+  if (p.sorryServer) {
+    const key = serviceKeyOf(s);
+    h.sorryServer = {
+      address: canonicalAddress(p.sorryServer.address),
+      port: p.sorryServer.port ?? (key.kind === "addr" ? key.port : 0),
+      inhibit: p.sorryServer.inhibit ?? false,
+    };
+    if (p.sorryServer.forwarding) h.sorryServer.forwarding = p.sorryServer.forwarding;
+  }
+  return h;
+}
+
+function cloneService(s: IpvsService): IpvsService {
+  return { ...s, flags: [...s.flags], realServers: s.realServers.map((rs) => ({ ...rs, ...(rs.tunnel ? { tunnel: { ...rs.tunnel } } : {}) })) };
+}
+
+/** Priority of the director at `order` when the spec does not set one: 150, 140, ... (min 1). */
+export function derivedPriority(base: number, order: number): number {
+  return Math.max(1, base - 10 * order);
+}
+
+function vrrpInstancesFor(spec: ParsedSpec, order: number): { instances: VrrpInstanceModel[]; secrets: Record<string, string> } {
+  const director = spec.directors[order]!;
+  const instances: VrrpInstanceModel[] = [];
+  const secrets: Record<string, string> = {};
+  for (const inst of spec.vrrp?.instances ?? []) {
+    const o = director.vrrp?.[inst.name] ?? {};
+    const nopreempt = o.nopreempt ?? inst.nopreempt;
+    const vips = inst.vips.map(parsePrefix);
+    const srcIp = o.unicastSrcIp ?? director.address;
+    const peers = inst.unicast
+      ? inst.unicastPeers ?? spec.directors.filter((d, i) => i !== order && d.address !== undefined).map((d) => d.address!)
+      : [];
+    const model: VrrpInstanceModel = {
+      name: inst.name,
+      state: o.state ?? (nopreempt || order > 0 ? "BACKUP" : "MASTER"),
+      interface: o.interface ?? inst.interface,
+      virtualRouterId: o.virtualRouterId ?? inst.virtualRouterId,
+      priority: o.priority ?? derivedPriority(inst.priority ?? 150, order),
+      advertInterval: o.advertInterval ?? inst.advertInterval,
+      family: vips[0]?.family ?? "inet",
+      vips: vips.map((v) => `${v.address}/${v.length}`),
+      excludedVips: (inst.excludedVips ?? []).map(parsePrefix).map((v) => `${v.address}/${v.length}`),
+      hasAuthPassword: (o.authPassword ?? inst.authPassword) !== undefined,
+      unicastPeers: peers.map(canonicalAddress),
+      nopreempt,
+      trackInterfaces: inst.trackInterfaces ?? [],
+      trackScripts: inst.trackScripts ?? [],
+    };
+    const authType = o.authType ?? inst.authType ?? (model.hasAuthPassword ? "PASS" : undefined);
+    if (authType) model.authType = authType;
+    if (inst.unicast && srcIp !== undefined) model.unicastSrcIp = canonicalAddress(srcIp);
+    if (inst.preemptDelay !== undefined) model.preemptDelay = inst.preemptDelay;
+    if (inst.version !== undefined) model.version = inst.version;
+    const password = o.authPassword ?? inst.authPassword;
+    if (password !== undefined) secrets[inst.name] = password;
+    instances.push(model);
+  }
+  instances.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { instances, secrets };
+}
+
+/** Parsed, validated spec -> model. */
+export function normalize(spec: ParsedSpec): Model {
+  const allDirectors = spec.directors.map((d) => d.name);
+  const services: ServiceModel[] = spec.services.map((s, specIndex) => {
+    const health = healthOf(s);
+    const m: ServiceModel = {
+      name: s.name,
+      specIndex,
+      ipvs: ipvsServiceOf(s),
+      owner: health ? "keepalived" : "applier",
+      directors: [...(s.directors ?? allDirectors)].sort(),
+    };
+    if (health) m.health = health;
+    return m;
+  });
+  sortServices(services.map((s) => s.ipvs));
+  services.sort((a, b) => compareServiceKeys(a.ipvs.key, b.ipvs.key));
+
+  const directors: DirectorModel[] = spec.directors.map((d, order) => {
+    const own = services.filter((s) => s.directors.includes(d.name));
+    const { instances, secrets } = vrrpInstancesFor(spec, order);
+    const dm: DirectorModel = {
+      name: d.name,
+      order,
+      interfaces: [...d.interfaces],
+      routerId: d.routerId ?? d.name,
+      table: { services: own.map((s) => cloneService(s.ipvs)) },
+      services: own,
+      vrrpInstances: instances,
+      vrrpSecrets: secrets,
+    };
+    if (d.ssh) {
+      dm.ssh = { host: d.ssh.host, port: d.ssh.port, user: d.ssh.user, hostKey: d.ssh.hostKey };
+      if (d.ssh.privateKeyPath) dm.ssh.privateKeyPath = d.ssh.privateKeyPath;
+    }
+    if (d.address !== undefined) dm.address = canonicalAddress(d.address);
+    return dm;
+  });
+
+  const model: Model = {
+    targetKernel: spec.targetKernel,
+    services,
+    directors,
+    vrrpScripts: (spec.vrrp?.scripts ?? []).map((s) => {
+      const out: Model["vrrpScripts"][number] = { name: s.name, command: s.command, interval: s.interval };
+      if (s.timeout !== undefined) out.timeout = s.timeout;
+      if (s.weight !== undefined) out.weight = s.weight;
+      if (s.rise !== undefined) out.rise = s.rise;
+      if (s.fall !== undefined) out.fall = s.fall;
+      return out;
+    }).sort((a, b) => (a.name < b.name ? -1 : 1)),
+    haMode: spec.ha?.mode ?? "vrrp",
+    sysctl: {
+      expireNodestConn: spec.sysctl?.expireNodestConn ?? true,
+      expireQuiescentTemplate: spec.sysctl?.expireQuiescentTemplate ?? true,
+      conntrack: spec.sysctl?.conntrack ?? false,
+      ipForward: spec.sysctl?.ipForward ?? true,
+      ...(spec.sysctl?.connReuseMode !== undefined ? { connReuseMode: spec.sysctl.connReuseMode } : {}),
+      ...(spec.sysctl?.sloppyTcp !== undefined ? { sloppyTcp: spec.sysctl.sloppyTcp } : {}),
+      ...(spec.sysctl?.sloppySctp !== undefined ? { sloppySctp: spec.sysctl.sloppySctp } : {}),
+    },
+    keepalived: {
+      configDir: spec.keepalived?.configDir ?? "/etc/keepalived",
+      scriptUser: spec.keepalived?.scriptUser ?? "root",
+    },
+  };
+  const instanceCount = spec.vrrp?.instances.length ?? 0;
+  if (spec.vrrp?.syncGroup !== undefined) model.syncGroup = spec.vrrp.syncGroup;
+  else if (instanceCount > 1) model.syncGroup = "SG_IPVS";
+  if (spec.syncDaemon) {
+    const sd = spec.syncDaemon;
+    model.syncDaemon = { interface: sd.interface, syncId: sd.syncId };
+    const instance = sd.instance ?? spec.vrrp?.instances[0]?.name;
+    if (instance !== undefined) model.syncDaemon.instance = instance;
+    if (sd.maxlen !== undefined) model.syncDaemon.maxlen = sd.maxlen;
+    if (sd.port !== undefined) model.syncDaemon.port = sd.port;
+    if (sd.ttl !== undefined) model.syncDaemon.ttl = sd.ttl;
+    if (sd.group !== undefined) model.syncDaemon.group = canonicalAddress(sd.group);
+  }
+  if (spec.timeouts) {
+    model.timeouts = { tcp: spec.timeouts.tcp ?? 0, tcpFin: spec.timeouts.tcpFin ?? 0, udp: spec.timeouts.udp ?? 0 };
+  }
+  return model;
+}

@@ -1,0 +1,81 @@
+/** parse: unknown value -> ParsedSpec via zod, with zod's issues mapped to our Issue codes. */
+import type { z } from "zod";
+import { error, type Issue, type IssueCode } from "../issues.js";
+import { grammarByPattern } from "./grammar.js";
+import { Spec, type ParsedSpec } from "./spec-schema.js";
+
+type ZodIssue = z.core.$ZodIssue;
+
+function codeOf(issue: ZodIssue): IssueCode {
+  switch (issue.code) {
+    case "unrecognized_keys": return "unknown-field";
+    case "invalid_type": return issue.input === undefined ? "missing-field" : "wrong-type";
+    case "too_small": case "too_big": return "out-of-range";
+    case "invalid_value": case "invalid_union": return "invalid-value";
+    case "invalid_format": {
+      const src = issue.pattern?.replace(/^\/(.*)\/[a-z]*$/, "$1");
+      return (src !== undefined && grammarByPattern(src)?.code) || "invalid-value";
+    }
+    case "custom": {
+      const code = (issue.params as { code?: IssueCode } | undefined)?.code;
+      return code ?? "invalid-value";
+    }
+    default: return "invalid-value";
+  }
+}
+
+function messageOf(issue: ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+    case "invalid_type":
+      return issue.input === undefined ? "is required" : `must be ${issue.expected}, got ${describe(issue.input)}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describe(issue.input)}`;
+    case "invalid_union":
+      if ("discriminator" in issue && issue.discriminator) return `'${issue.discriminator}' is not one of the known kinds`;
+      return "matches none of the allowed forms";
+    case "too_small":
+      if (issue.origin === "array") return `must have at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? "" : "s"}`;
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Maps zod issues to ours; unknown keys become one issue per key so each gets a location. */
+export function issuesFromZod(issues: readonly ZodIssue[], basePath: ReadonlyArray<string | number> = []): Issue[] {
+  const out: Issue[] = [];
+  for (const zi of issues) {
+    const path = [...basePath, ...zi.path.map((p) => (typeof p === "symbol" ? String(p) : p))];
+    if (zi.code === "unrecognized_keys") {
+      for (const key of zi.keys) out.push(error("unknown-field", [...path, key], `unknown field '${key}'`));
+      continue;
+    }
+    if (zi.code === "invalid_union" && !("discriminator" in zi && zi.discriminator) && zi.errors.length > 0) {
+      // report the branch that got furthest: the one with the fewest issues
+      const best = [...zi.errors].sort((a, b) => a.length - b.length)[0]!;
+      out.push(...issuesFromZod(best, path));
+      continue;
+    }
+    out.push(error(codeOf(zi), path, messageOf(zi)));
+  }
+  return out;
+}
+
+/** Result of checking a value against the schema. */
+export type ParseResult = { ok: true; spec: ParsedSpec; issues: [] } | { ok: false; issues: Issue[] };
+
+/** Checks a plain value (from TypeScript or a parsed file) against the spec schema. */
+export function parseSpec(value: unknown): ParseResult {
+  const r = Spec.safeParse(value);
+  if (r.success) return { ok: true, spec: r.data, issues: [] };
+  return { ok: false, issues: issuesFromZod(r.error.issues) };
+}
