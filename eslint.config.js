@@ -1,0 +1,72 @@
+// Lint config. Its main job is the dependency rule of DESIGN.md: a pipeline stage imports
+// only the stages before it, the pure core touches no files, network or processes, and
+// the Pulumi layer reaches the core only through its public entry.
+import tseslint from "typescript-eslint";
+
+const stages = ["schema", "model", "validate", "render", "state", "plan", "apply-script"];
+const effects = ["fs", "node:fs", "fs/promises", "node:fs/promises", "net", "node:net", "child_process", "node:child_process", "ssh2", "http", "node:http", "https", "node:https", "dgram", "node:dgram"];
+
+/** Stage N may import stages 0..N-1 (and itself); everything after it is forbidden. */
+function stageRule(index) {
+  const later = [...stages.slice(index + 1), "ssh", "cli"];
+  return {
+    files: [`src/${stages[index]}/**/*.ts`],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: effects.map((name) => ({ name, message: "the pure core does no I/O: move this to src/ssh or src/cli" })),
+        patterns: [
+          { group: later.map((s) => `**/${s}/**`), message: `src/${stages[index]} may import only earlier pipeline stages (${stages.slice(0, index).join(", ") || "none"})` },
+          { group: ["@pulumi/*"], message: "the core imports no Pulumi: that is components/" },
+          { group: ["**/compile.js", "**/index.js"], message: "stages do not import the pipeline entry points" },
+        ],
+      }],
+    },
+  };
+}
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "tmp/**", ".lab-cache/**"] },
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parser: tseslint.parser },
+    plugins: { "@typescript-eslint": tseslint.plugin },
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "no-restricted-syntax": ["error", { selector: "CallExpression[callee.property.name='only']", message: "no .only in tests" }],
+    },
+  },
+  ...stages.map((_, i) => stageRule(i)),
+  {
+    files: ["src/compile.ts", "src/index.ts", "src/issues.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: effects.map((name) => ({ name, message: "the pure core does no I/O" })),
+        patterns: [{ group: ["@pulumi/*", "**/ssh/**", "**/cli/**"], message: "the pure core imports no Pulumi, SSH or CLI" }],
+      }],
+    },
+  },
+  {
+    files: ["src/ssh/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*", "**/cli/**"], message: "src/ssh is a transport: no Pulumi, no CLI" }] }],
+    },
+  },
+  {
+    files: ["src/cli/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*", "**/components/**"], message: "the CLI runs without Pulumi" }] }],
+    },
+  },
+  {
+    files: ["components/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          group: ["../src/*/**", "../../src/*/**", "../src/compile.js", "../src/issues.js"],
+          message: "components import the core only through its public entry (src/index.js)",
+        }],
+      }],
+    },
+  },
+);

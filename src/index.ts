@@ -1,0 +1,25 @@
+/**
+ * pulumi-ipvs: the public entry of the pure core. Components and the CLI import from here.
+ */
+export {
+  compile, compileParsed, compileText, renderModel, buildFiles,
+  type CompileOutput, type CompileResult, type DirectorArtifacts, type BuildFile,
+} from "./compile.js";
+export {
+  ISSUE_CODES, IssuesError, error, warning, formatIssues, formatPath, hasErrors, sortIssues,
+  type Issue, type IssueCode, type IssuePath, type Severity, type SourceLocation,
+} from "./issues.js";
+export * from "./schema/spec-schema.js";
+export { parseSpec, type ParseResult } from "./schema/parse-spec.js";
+export { loadSpecText, locateIssues, type LoadResult } from "./schema/load-spec-file.js";
+export { specJsonSchema, specJsonSchemaText, JSON_SCHEMA_FILE } from "./schema/json-schema.js";
+export type * from "./model/model.js";
+export { normalize, canonicalFlags, flagNamesFor, derivedPriority } from "./model/normalize.js";
+export { serviceKeyString, serviceSelector, realServerKeyString, compareServiceKeys } from "./model/service-key.js";
+export { canonicalAddress, compareAddresses, formatAddressPort } from "./model/addresses.js";
+export { validate } from "./validate/validate.js";
+export { renderIpvsadmRules } from "./render/render-ipvsadm-rules.js";
+export { renderKeepalivedConf } from "./render/render-keepalived-conf.js";
+export { renderSysctlConf } from "./render/render-sysctl-conf.js";
+export { renderVrrpAuthFiles } from "./render/render-vrrp-auth.js";
+export { parseIpvsadmSave } from "./state/parse-ipvsadm-save.js";

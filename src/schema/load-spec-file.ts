@@ -1,0 +1,105 @@
+/**
+ * Reads spec text (YAML or JSON, JSON being YAML) into a ParsedSpec. The file must satisfy
+ * the shipped JSON Schema (checked with ajv); messages come from zod, the schema's source,
+ * and every issue gets the file, line and column of the node it names.
+ */
+import { Ajv2020 } from "ajv/dist/2020.js";
+import type { ValidateFunction } from "ajv";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { error, type Issue, type IssuePath } from "../issues.js";
+import { specJsonSchema } from "./json-schema.js";
+import { parseSpec } from "./parse-spec.js";
+import type { ParsedSpec } from "./spec-schema.js";
+
+let compiled: ValidateFunction | undefined;
+
+/** The ajv validator for the generated schema, compiled once. */
+function schemaValidator(): ValidateFunction {
+  compiled ??= new Ajv2020({ allErrors: true, strict: false }).compile(specJsonSchema());
+  return compiled;
+}
+
+/** Where a path points in a parsed document: the value node, or for a missing/unknown key its map. */
+function nodeRange(doc: Document, path: IssuePath, preferKey: boolean): [number, number] | undefined {
+  let node: unknown = doc.contents;
+  let last: [number, number] | undefined = rangeOf(node);
+  for (const part of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === part);
+      if (!pair) return last;
+      const keyRange = rangeOf(pair.key);
+      node = pair.value;
+      last = rangeOf(node) ?? keyRange ?? last;
+      // unknown fields: point at the key itself
+      if (preferKey && part === path[path.length - 1] && keyRange) last = keyRange;
+    } else if (isSeq(node) && typeof part === "number") {
+      node = node.items[part];
+      last = rangeOf(node) ?? last;
+    } else {
+      return last;
+    }
+  }
+  return last;
+}
+
+function rangeOf(node: unknown): [number, number] | undefined {
+  const r = (node as Node | undefined)?.range;
+  return r ? [r[0], r[1]] : undefined;
+}
+
+/** Adds file:line:column and the source line to issues that point into the document. */
+function locate(issues: Issue[], doc: Document, lines: LineCounter, text: string, file: string): Issue[] {
+  const sourceLines = text.split(/\r?\n/);
+  return issues.map((issue) => {
+    const range = nodeRange(doc, issue.path, issue.code === "unknown-field");
+    if (!range) return issue;
+    const pos = lines.linePos(range[0]);
+    return { ...issue, location: { file, line: pos.line, column: pos.col, lineText: sourceLines[pos.line - 1] ?? "" } };
+  });
+}
+
+export type LoadResult =
+  | { ok: true; spec: ParsedSpec; issues: [] }
+  | { ok: false; issues: Issue[] };
+
+/**
+ * Parses spec text. `file` is only used in locations. Never throws on bad input: YAML syntax
+ * errors, schema violations and zod issues all come back as located Issues.
+ */
+export function loadSpecText(text: string, file: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const sourceLines = text.split(/\r?\n/);
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        const first = e.message.split("\n")[0] ?? e.message;
+        return {
+          ...error("yaml-syntax", [], first.replace(/ at line \d+, column \d+.*$/, "")),
+          location: { file, line: pos.line, column: pos.col, lineText: sourceLines[pos.line - 1] ?? "" },
+        };
+      }),
+    };
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const schemaOk = schemaValidator()(value);
+  const parsed = parseSpec(value);
+  if (parsed.ok && schemaOk) return parsed;
+  let issues = parsed.issues;
+  if (issues.length === 0) {
+    // the file breaks the shipped JSON Schema in a way zod accepts: report ajv's findings
+    issues = (schemaValidator().errors ?? []).map((e) =>
+      error("invalid-value", e.instancePath.split("/").slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p)), e.message ?? "is invalid"),
+    );
+  }
+  return { ok: false, issues: locate(issues, doc, lineCounter, text, file) };
+}
+
+/** Locates issues (e.g. from validate()) in the text they came from. */
+export function locateIssues(issues: Issue[], text: string, file: string): Issue[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  return locate(issues, doc, lineCounter, text, file);
+}
