@@ -38,7 +38,7 @@ export interface IpvsRealServer {
 }
 
 /** Persistence settings of a service. */
-export interface Persistence {
+export interface IpvsPersistence {
   timeout: number;
   /** client grouping as a prefix length: 32/128 = per client address (the default) */
   prefixLength: number;
@@ -51,7 +51,7 @@ export interface IpvsService {
   scheduler: SchedulerName;
   /** canonical flag names for the scheduler (sh-*, mh-*, else flag-N), in bit order */
   flags: SchedulerFlag[];
-  persistence?: Persistence;
+  persistence?: IpvsPersistence;
   persistenceEngine?: "sip";
   onePacket: boolean;
   /** sorted by address then port */

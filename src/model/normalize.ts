@@ -61,7 +61,8 @@ function realServerOf(service: ServiceSpec, key: ServiceKey, rs: RealServerSpec)
     const type = fwd.tunnelType ?? "ipip";
     out.tunnel = { type };
     if (type === "gue" && fwd.tunnelPort !== undefined) out.tunnel.port = fwd.tunnelPort;
-    if (fwd.tunnelChecksum !== undefined) out.tunnel.checksum = fwd.tunnelChecksum;
+    // nocsum is the kernel default and stays implicit, so a table has one form (ipvsadm -S prints it either way)
+    if (fwd.tunnelChecksum !== undefined && fwd.tunnelChecksum !== "nocsum") out.tunnel.checksum = fwd.tunnelChecksum;
   }
   return out;
 }

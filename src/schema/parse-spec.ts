@@ -65,7 +65,9 @@ export function issuesFromZod(issues: readonly ZodIssue[], basePath: ReadonlyArr
       out.push(...issuesFromZod(best, path));
       continue;
     }
-    out.push(error(codeOf(zi), path, messageOf(zi)));
+    // secrets: the input is never echoed, whatever its type
+    const secret = path[path.length - 1] === "authPassword";
+    out.push(error(codeOf(zi), path, secret ? "must be a string (value not shown)" : messageOf(zi)));
   }
   return out;
 }
@@ -75,7 +77,8 @@ export type ParseResult = { ok: true; spec: ParsedSpec; issues: [] } | { ok: fal
 
 /** Checks a plain value (from TypeScript or a parsed file) against the spec schema. */
 export function parseSpec(value: unknown): ParseResult {
-  const r = Spec.safeParse(value);
+  // reportInput: codeOf() and messageOf() read issue.input (wrong-type vs missing-field, "got ...")
+  const r = Spec.safeParse(value, { reportInput: true });
   if (r.success) return { ok: true, spec: r.data, issues: [] };
   return { ok: false, issues: issuesFromZod(r.error.issues) };
 }
