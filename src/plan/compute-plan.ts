@@ -1,0 +1,250 @@
+/**
+ * The planner: desired director vs live director -> ordered operations and the ipvsadm
+ * batches that carry them out. Pure. Ordering follows reference/ipvsadm.md: new services,
+ * edited services, new and edited real servers (weight 0 for drains), then, after the
+ * drain, real-server deletes and service deletes. Every edit sends the full definition.
+ */
+import { createTwoFilesPatch } from "diff";
+import type { DirectorModel, IpvsRealServer, IpvsService, ServiceModel } from "../model/model.js";
+import { realServerKeyString, serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
+import { prefixToNetmask } from "../model/addresses.js";
+import {
+  renderDeleteRealServer, renderDeleteService, renderIpvsadmRules, renderRealServerCommand, renderServiceCommand,
+} from "../render/render-ipvsadm-rules.js";
+import { renderOwnershipRecord, type LiveState, type OwnershipRecord } from "../state/live-state.js";
+import type { DirectorPlan, FieldChange, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
+
+/** Planner settings. */
+export interface PlanOptions {
+  /** who this spec is on the director: services in this owner's record are ours to change */
+  owner: string;
+  /** remove foreign services too */
+  prune?: boolean;
+}
+
+/** What the planner needs of the compiled artifacts. */
+export interface DesiredDirector {
+  model: DirectorModel;
+  keepalivedConf: string;
+}
+
+function describeService(s: IpvsService): Record<string, string> {
+  return {
+    scheduler: s.scheduler,
+    flags: s.flags.join(",") || "-",
+    persistence: s.persistence
+      ? `${s.persistence.timeout}s${maskText(s)}`
+      : "off",
+    "persistence-engine": s.persistenceEngine ?? "-",
+    "one-packet": s.onePacket ? "on" : "off",
+  };
+}
+
+function maskText(s: IpvsService): string {
+  const p = s.persistence;
+  if (!p) return "";
+  const full = s.family === "inet" ? 32 : 128;
+  if (p.prefixLength === full) return "";
+  return s.family === "inet" ? ` mask ${prefixToNetmask(p.prefixLength)}` : ` prefix /${p.prefixLength}`;
+}
+
+function describeRealServer(rs: IpvsRealServer): Record<string, string> {
+  return {
+    forwarding: rs.forwarding + (rs.tunnel ? `(${rs.tunnel.type}${rs.tunnel.port ? `:${rs.tunnel.port}` : ""}${rs.tunnel.checksum ? `,${rs.tunnel.checksum}` : ""})` : ""),
+    weight: String(rs.weight),
+    "upper-threshold": String(rs.upperThreshold),
+    "lower-threshold": String(rs.lowerThreshold),
+  };
+}
+
+function changesBetween(a: Record<string, string>, b: Record<string, string>): FieldChange[] {
+  return Object.keys(b).filter((k) => a[k] !== b[k]).map((k) => ({ field: k, from: a[k] ?? "-", to: b[k]! }));
+}
+
+function byKey<T extends { key: IpvsService["key"] }>(items: T[]): Map<string, T> {
+  return new Map(items.map((i) => [serviceKeyString(i.key), i]));
+}
+
+function rsMap(s: IpvsService): Map<string, IpvsRealServer> {
+  return new Map(s.realServers.map((rs) => [realServerKeyString(rs), rs]));
+}
+
+/** Ownership records on the director that are not ours: key -> owner. */
+function othersOwnership(live: LiveState, owner: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const rec of live.ownership) {
+    if (rec.owner === owner) continue;
+    for (const key of Object.values(rec.services)) out.set(key.split(" ")[0]!, rec.owner);
+  }
+  return out;
+}
+
+/** Our previous record: service key -> [name, owner kind]. */
+function ourOwnership(live: LiveState, owner: string): Map<string, { name: string; kind: string }> {
+  const rec = live.ownership.find((r) => r.owner === owner);
+  const out = new Map<string, { name: string; kind: string }>();
+  for (const [name, value] of Object.entries(rec?.services ?? {})) {
+    const [key, kind = "applier"] = value.split(" ");
+    out.set(key!, { name, kind });
+  }
+  return out;
+}
+
+function weightZero(rs: IpvsRealServer): IpvsRealServer {
+  return { ...rs, weight: 0 };
+}
+
+/** Computes the plan of one director. */
+export function planDirector(desired: DesiredDirector, live: LiveState, options: PlanOptions): DirectorPlan {
+  const owner = options.owner;
+  const ops: PlanOperation[] = [];
+  const batches: PlanBatches = { apply: [], drain: [], finalize: [], rollback: [], removedSelectors: [] };
+  // undo steps collected in execution order, reversed at the end
+  const undo: string[] = [];
+  const addServices: string[] = [], editServices: string[] = [], addRs: string[] = [], editRs: string[] = [];
+  const delRs: string[] = [], delServices: string[] = [];
+
+  const liveByKey = byKey(live.table.services);
+  const desiredServices = desired.model.services;
+  const desiredByKey = new Map(desiredServices.map((s) => [serviceKeyString(s.ipvs.key), s]));
+  const ours = ourOwnership(live, owner);
+  const others = othersOwnership(live, owner);
+  const namesToKeys = new Map(desiredServices.map((s) => [s.name, serviceKeyString(s.ipvs.key)]));
+  const previousKeyOfName = new Map([...ours.entries()].map(([k, v]) => [v.name, k]));
+
+  for (const svc of desiredServices) {
+    const key = serviceKeyString(svc.ipvs.key);
+    const current = liveByKey.get(key);
+    const identityChanged = previousKeyOfName.has(svc.name) && previousKeyOfName.get(svc.name) !== key;
+    if (!current) {
+      ops.push({
+        action: "add-service", class: identityChanged ? "disruptive" : "in-place", owner: svc.owner, service: svc.name, serviceKey: key,
+        changes: [], ...(identityChanged ? { note: `identity changed from ${previousKeyOfName.get(svc.name)}: clients of the old address lose it` } : {}),
+      });
+      if (svc.owner === "applier") {
+        addServices.push(renderServiceCommand("-A", svc.ipvs));
+        undo.push(renderDeleteService(svc.ipvs.key));
+        for (const rs of svc.ipvs.realServers) addServices.push(renderRealServerCommand("-a", svc.ipvs, rs));
+      }
+      continue;
+    }
+    planServiceEdit(svc, current, key);
+  }
+
+  function planServiceEdit(svc: ServiceModel, current: IpvsService, key: string): void {
+    const changes = changesBetween(describeService(current), describeService(svc.ipvs));
+    if (changes.length > 0) {
+      ops.push({ action: "edit-service", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, changes });
+      if (svc.owner === "applier") {
+        editServices.push(renderServiceCommand("-E", svc.ipvs));
+        undo.push(renderServiceCommand("-E", current));
+      }
+    }
+    const liveRs = rsMap(current);
+    const wantRs = rsMap(svc.ipvs);
+    for (const [rsKey, rs] of wantRs) {
+      const was = liveRs.get(rsKey);
+      if (!was) {
+        ops.push({ action: "add-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [] });
+        if (svc.owner === "applier") {
+          addRs.push(renderRealServerCommand("-a", svc.ipvs, rs));
+          undo.push(renderDeleteRealServer(svc.ipvs.key, rs));
+        }
+        continue;
+      }
+      const rsChanges = changesBetween(describeRealServer(was), describeRealServer(rs));
+      // keepalived-owned weights move with health checks: a failed check is health, not drift
+      if (svc.owner === "keepalived") continue;
+      if (rsChanges.length > 0) {
+        ops.push({ action: "edit-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: rsChanges });
+        editRs.push(renderRealServerCommand("-e", svc.ipvs, rs));
+        undo.push(renderRealServerCommand("-e", current, was));
+      }
+    }
+    for (const [rsKey, was] of liveRs) {
+      if (wantRs.has(rsKey)) continue;
+      // drain in the kernel for both owners: keepalived neither notices nor repairs manual weights,
+      // and its reload later deletes the (then idle) server
+      ops.push({ action: "drain-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(was.weight), to: "0" }] });
+      ops.push({ action: "remove-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [] });
+      if (was.weight !== 0) {
+        editRs.push(renderRealServerCommand("-e", current, weightZero(was)));
+        undo.push(renderRealServerCommand("-e", current, was));
+      }
+      batches.drain.push({ selector: serviceSelector(current.key), realServer: rsKey });
+      if (svc.owner === "applier") {
+        delRs.push(renderDeleteRealServer(current.key, was));
+        undo.push(renderRealServerCommand("-a", current, was));
+      }
+    }
+  }
+
+  const foreign: ForeignService[] = [];
+  for (const [key, current] of liveByKey) {
+    if (desiredByKey.has(key)) continue;
+    const mine = ours.get(key);
+    const ownedBy = others.get(key);
+    const prunable = options.prune === true && ownedBy === undefined;
+    if (!mine && !prunable) {
+      foreign.push({ serviceKey: key, realServers: current.realServers.length, ...(ownedBy ? { ownedBy } : {}), pruned: false });
+      continue;
+    }
+    if (!mine) foreign.push({ serviceKey: key, realServers: current.realServers.length, pruned: true });
+    const name = mine?.name ?? key;
+    const renamedTo = mine && namesToKeys.get(mine.name);
+    const kind = mine?.kind === "keepalived" ? "keepalived" : "applier";
+    ops.push({
+      action: "remove-service", class: renamedTo ? "disruptive" : "draining", owner: kind, service: name, serviceKey: key, changes: [],
+      ...(renamedTo ? { note: `replaced by ${renamedTo}` } : {}),
+    });
+    for (const rs of current.realServers) {
+      const rsKey = realServerKeyString(rs);
+      ops.push({ action: "drain-real-server", class: "draining", owner: kind, service: name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(rs.weight), to: "0" }] });
+      if (rs.weight !== 0) {
+        editRs.push(renderRealServerCommand("-e", current, weightZero(rs)));
+        undo.push(renderRealServerCommand("-e", current, rs));
+      }
+      batches.drain.push({ selector: serviceSelector(current.key), realServer: rsKey });
+    }
+    if (kind === "applier") {
+      delServices.push(renderDeleteService(current.key));
+      batches.removedSelectors.push(serviceSelector(current.key));
+      undo.push(renderServiceCommand("-A", current));
+      for (const rs of current.realServers) undo.push(renderRealServerCommand("-a", current, rs));
+    }
+  }
+
+  batches.apply = [...addServices, ...editServices, ...addRs, ...editRs];
+  batches.finalize = [...delRs, ...delServices];
+  batches.rollback = undo.reverse();
+
+  const applierServices = desiredServices.filter((s) => s.owner === "applier").map((s) => structuredClone(s.ipvs));
+  const expectedRules = renderIpvsadmRules({ services: sortServices(applierServices) });
+
+  const record: OwnershipRecord = { owner, services: {} };
+  for (const s of desiredServices) record.services[s.name] = `${serviceKeyString(s.ipvs.key)} ${s.owner}`;
+
+  const managed = desired.model.services.some((s) => s.owner === "keepalived") || desired.model.vrrpInstances.length > 0;
+  const configChanged = managed && live.keepalivedConf !== desired.keepalivedConf;
+  const action = !managed ? "none" : !live.keepalivedRunning ? "start" : configChanged ? "reload" : "none";
+  const diff = configChanged
+    ? createTwoFilesPatch("keepalived.conf (live)", "keepalived.conf (desired)", live.keepalivedConf ?? "", desired.keepalivedConf, "", "", { context: 3 })
+    : "";
+
+  const plan: DirectorPlan = {
+    director: desired.model.name,
+    fingerprint: live.fingerprint,
+    owner,
+    operations: ops,
+    foreign: foreign.sort((a, b) => (a.serviceKey < b.serviceKey ? -1 : 1)),
+    keepalived: { managed, configChanged, diff, action },
+    batches,
+    expectedRules,
+    ownershipRecord: renderOwnershipRecord(record),
+    empty: false,
+  };
+  const previous = live.ownership.find((r) => r.owner === owner);
+  const recordChanged = !previous || renderOwnershipRecord(previous) !== plan.ownershipRecord;
+  plan.empty = ops.length === 0 && action === "none" && !recordChanged;
+  return plan;
+}

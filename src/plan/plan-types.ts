@@ -1,0 +1,91 @@
+/** The plan: what a rollout will do on each director, in order, and how risky each step is. */
+
+/** in-place: live traffic unaffected; draining: a real server or service is drained first; disruptive: identity change. */
+export type OperationClass = "in-place" | "draining" | "disruptive";
+
+export type OperationAction =
+  | "add-service"
+  | "edit-service"
+  | "remove-service"
+  | "add-real-server"
+  | "edit-real-server"
+  | "drain-real-server"
+  | "remove-real-server";
+
+export interface FieldChange {
+  field: string;
+  from: string;
+  to: string;
+}
+
+/** One step of a plan. */
+export interface PlanOperation {
+  action: OperationAction;
+  class: OperationClass;
+  /** who carries the change out: ipvsadm deltas, or keepalived's reload */
+  owner: "applier" | "keepalived";
+  /** service name from the spec (or the key for foreign/unknown services) */
+  service: string;
+  /** e.g. tcp/203.0.113.10:80 */
+  serviceKey: string;
+  realServer?: string;
+  changes: FieldChange[];
+  note?: string;
+}
+
+/** A service found on the director that this spec does not own. */
+export interface ForeignService {
+  serviceKey: string;
+  realServers: number;
+  /** another owner's record names it */
+  ownedBy?: string;
+  /** removed because pruning was asked for */
+  pruned: boolean;
+}
+
+/** The ipvsadm command lists the apply script runs. */
+export interface PlanBatches {
+  /** phase 1: -A, -E, -a, -e (weight 0 for drains) */
+  apply: string[];
+  /** real servers to wait for: [service selector, real-server address:port] */
+  drain: { selector: string; realServer: string }[];
+  /** phase 2, after draining: -d, then -D */
+  finalize: string[];
+  /** undo of phase 1 and 2 in reverse order, run on failure */
+  rollback: string[];
+  /** selectors of applier-owned services the plan deletes (verified absent afterwards) */
+  removedSelectors: string[];
+}
+
+/** What one director will see. */
+export interface DirectorPlan {
+  director: string;
+  /** the live state this plan was computed from; apply refuses on any other */
+  fingerprint: string;
+  owner: string;
+  operations: PlanOperation[];
+  foreign: ForeignService[];
+  keepalived: {
+    /** keepalived runs on this director for this spec (health-checked pools or VRRP) */
+    managed: boolean;
+    configChanged: boolean;
+    /** unified diff of keepalived.conf, for review (no secrets: the passwords live in includes) */
+    diff: string;
+    action: "none" | "reload" | "start";
+  };
+  batches: PlanBatches;
+  /** the table of applier-owned services expected after apply, in `ipvsadm -S -n` form */
+  expectedRules: string;
+  /** the ownership record the director keeps after apply */
+  ownershipRecord: string;
+  /** nothing to do */
+  empty: boolean;
+}
+
+/** A plan over every director, in rollout order. */
+export interface Plan {
+  version: 1;
+  /** rollout order: backups first, the current master last */
+  order: string[];
+  directors: DirectorPlan[];
+}

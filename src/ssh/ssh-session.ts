@@ -1,0 +1,113 @@
+/**
+ * SSH to a director with ssh2: the host key is pinned (a connection presenting any other key
+ * is refused), the client authenticates with a key file or the agent. Secrets never enter
+ * command strings: file contents travel on stdin.
+ */
+import { readFile } from "node:fs/promises";
+import { Client, utils, type ConnectConfig } from "ssh2";
+
+/** Where and as whom to connect. */
+export interface SshTargetConfig {
+  host: string;
+  port: number;
+  user: string;
+  /** pinned public host key, "ssh-ed25519 AAAA..." */
+  hostKey: string;
+  privateKeyPath?: string;
+  /** private key text (e.g. from a secret); preferred over privateKeyPath */
+  privateKey?: string;
+  agent?: string;
+  readyTimeoutMs?: number;
+}
+
+/** The result of a remote command. */
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The key blob of an OpenSSH public key line. */
+function keyBlob(line: string): Buffer {
+  const parsed = utils.parseKey(line.trim());
+  if (parsed instanceof Error) throw new Error(`cannot parse pinned host key: ${parsed.message}`);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key) throw new Error("cannot parse pinned host key");
+  return key.getPublicSSH();
+}
+
+/** An open SSH connection to one director. */
+export class SshSession {
+  private constructor(private readonly client: Client, readonly target: SshTargetConfig) {}
+
+  /** Connects, verifying the host key against the pinned one. */
+  static async connect(target: SshTargetConfig): Promise<SshSession> {
+    const pinned = keyBlob(target.hostKey);
+    const client = new Client();
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      readyTimeout: target.readyTimeoutMs ?? 20_000,
+      hostVerifier: (key: Buffer) => Buffer.compare(key, pinned) === 0,
+    };
+    if (target.privateKey !== undefined) config.privateKey = target.privateKey;
+    else if (target.privateKeyPath !== undefined) config.privateKey = await readFile(target.privateKeyPath);
+    const agent = target.agent ?? process.env.SSH_AUTH_SOCK;
+    if (config.privateKey === undefined && agent) config.agent = agent;
+    await new Promise<void>((resolve, reject) => {
+      client.once("ready", () => resolve());
+      client.once("error", (e: Error) => {
+        const reason = /verification failed/i.test(e.message)
+          ? `host key of ${target.host}:${target.port} does not match the pinned key (refusing to connect)`
+          : e.message;
+        reject(new Error(`ssh ${target.user}@${target.host}:${target.port}: ${reason}`));
+      });
+      client.connect(config);
+    });
+    return new SshSession(client, target);
+  }
+
+  /** Runs a command; `stdin` is written and closed. Never rejects on a non-zero exit. */
+  exec(command: string, opts: { stdin?: string; onStdout?: (chunk: string) => void; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, stream) => {
+        if (err) return reject(err);
+        let stdout = "", stderr = "";
+        let timer: NodeJS.Timeout | undefined;
+        if (opts.timeoutMs) {
+          timer = setTimeout(() => {
+            stream.close();
+            reject(new Error(`ssh: command timed out after ${opts.timeoutMs} ms`));
+          }, opts.timeoutMs);
+        }
+        stream.on("data", (d: Buffer) => {
+          const s = d.toString("utf8");
+          stdout += s;
+          opts.onStdout?.(s);
+        });
+        stream.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+        stream.on("close", (code: number | null) => {
+          if (timer) clearTimeout(timer);
+          resolve({ code: code ?? 255, stdout, stderr });
+        });
+        stream.end(opts.stdin ?? "");
+      });
+    });
+  }
+
+  /** Writes a file atomically with the given mode; the content travels on stdin only. */
+  async writeFile(path: string, content: string, mode: number): Promise<void> {
+    const dir = path.replace(/\/[^/]+$/, "") || "/";
+    const octal = mode.toString(8);
+    const r = await this.exec(
+      `umask 077 && mkdir -p '${dir}' && cat > '${path}.tmp' && chmod ${octal} '${path}.tmp' && mv '${path}.tmp' '${path}'`,
+      { stdin: content },
+    );
+    if (r.code !== 0) throw new Error(`ssh: could not write ${path}: ${r.stderr.trim()}`);
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}

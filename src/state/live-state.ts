@@ -1,0 +1,74 @@
+/**
+ * What a director reports about itself, parsed into the model. The raw text comes from the
+ * read-state script (src/apply-script/read-state-script.ts) run over SSH; this file only parses.
+ */
+import type { Issue } from "../issues.js";
+import type { IpvsTable } from "../model/model.js";
+
+/** Active and inactive connection counts of one real server. */
+export interface ConnectionCounts {
+  active: number;
+  inactive: number;
+}
+
+/** The record a director keeps of which services one owner (stack) manages there. */
+export interface OwnershipRecord {
+  owner: string;
+  /** service name -> service key string (serviceKeyString) */
+  services: Record<string, string>;
+}
+
+/** Everything the planner needs to know about one live director. */
+export interface LiveState {
+  director: string;
+  /** sha256 computed on the director over the table, keepalived.conf and ownership records */
+  fingerprint: string;
+  table: IpvsTable;
+  /** service key string -> real-server key string -> counts */
+  connections: Record<string, Record<string, ConnectionCounts>>;
+  keepalivedConf: string | undefined;
+  keepalivedRunning: boolean;
+  /** every owner's record found on the director */
+  ownership: OwnershipRecord[];
+  /** VRRP instance -> state, from keepalived's data dump or the VIPs present */
+  vrrpStates: Record<string, string>;
+  timeouts?: { tcp: number; tcpFin: number; udp: number };
+  issues: Issue[];
+}
+
+/** Splits the read-state script's output into its `==ipvsc:NAME==` sections. */
+export function splitSections(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let current: string | undefined;
+  let lines: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^==ipvsc:([a-z0-9-]+)==$/.exec(line);
+    if (m) {
+      if (current !== undefined) out[current] = lines.join("\n");
+      current = m[1]!;
+      lines = [];
+    } else if (current !== undefined) {
+      lines.push(line);
+    }
+  }
+  if (current !== undefined) out[current] = lines.join("\n").replace(/\n$/, "");
+  return out;
+}
+
+/** Parses an ownership record file: first line `owner NAME`, then `service NAME KEY` lines. */
+export function parseOwnershipRecord(text: string): OwnershipRecord | undefined {
+  let owner: string | undefined;
+  const services: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const parts = line.trim().split(/\s+/);
+    if (parts[0] === "owner" && parts[1]) owner = parts[1];
+    else if (parts[0] === "service" && parts[1] && parts[2]) services[parts[1]] = parts.slice(2).join(" ");
+  }
+  return owner === undefined ? undefined : { owner, services };
+}
+
+/** Renders an ownership record (sorted, deterministic). */
+export function renderOwnershipRecord(record: OwnershipRecord): string {
+  const names = Object.keys(record.services).sort();
+  return [`owner ${record.owner}`, ...names.map((n) => `service ${n} ${record.services[n]}`)].join("\n") + "\n";
+}
