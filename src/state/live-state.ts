@@ -4,12 +4,7 @@
  */
 import type { Issue } from "../issues.js";
 import type { IpvsTable } from "../model/model.js";
-
-/** Active and inactive connection counts of one real server. */
-export interface ConnectionCounts {
-  active: number;
-  inactive: number;
-}
+import type { ConnectionMap, IpvsTimeouts, SyncDaemonState } from "./parse-ipvsadm-extras.js";
 
 /** The record a director keeps of which services one owner (stack) manages there. */
 export interface OwnershipRecord {
@@ -25,14 +20,17 @@ export interface LiveState {
   fingerprint: string;
   table: IpvsTable;
   /** service key string -> real-server key string -> counts */
-  connections: Record<string, Record<string, ConnectionCounts>>;
+  connections: ConnectionMap;
   keepalivedConf: string | undefined;
   keepalivedRunning: boolean;
   /** every owner's record found on the director */
   ownership: OwnershipRecord[];
   /** VRRP instance -> state, from keepalived's data dump or the VIPs present */
   vrrpStates: Record<string, string>;
-  timeouts?: { tcp: number; tcpFin: number; udp: number };
+  timeouts?: IpvsTimeouts;
+  syncDaemons: SyncDaemonState[];
+  /** interface -> addresses with prefix, for finding the VRRP master */
+  addresses: { interface: string; address: string }[];
   issues: Issue[];
 }
 

@@ -1,0 +1,107 @@
+/**
+ * render: IPVS table -> the `ipvsadm -R` rule set, line for line the format `ipvsadm -S -n`
+ * prints (see reference/ipvsadm.md), plus `-x`/`-y` thresholds, which `-S` never saves.
+ * The single-command renderers are shared with the planner so a plan's `-A/-E/-a/-e/-d/-D`
+ * lines and the rule file can never disagree.
+ */
+import { formatAddressPort, prefixToNetmask } from "../model/addresses.js";
+import type { Family, IpvsRealServer, IpvsService, IpvsTable, ServiceKey, TunnelOptions } from "../model/model.js";
+import { canonicalFlags } from "../model/normalize.js";
+import { serviceSelector, sortServices } from "../model/service-key.js";
+
+const FORWARDING_SWITCH = { dr: "-g", tunnel: "-i", nat: "-m" } as const;
+
+/** `-M` operand, or undefined for the full-length default that ipvsadm does not print. */
+function netmaskOperand(family: Family, prefixLength: number): string | undefined {
+  if (family === "inet") return prefixLength === 32 ? undefined : prefixToNetmask(prefixLength);
+  return prefixLength === 128 ? undefined : String(prefixLength);
+}
+
+/** Tunnel options exactly as ipvsadm 1.31 `-S` prints them: gue and gre always name the checksum mode. */
+function tunnelOperands(tunnel: TunnelOptions | undefined): string[] {
+  const t = tunnel ?? { type: "ipip" };
+  switch (t.type) {
+    case "ipip":
+      return ["--tun-type", "ipip"];
+    case "gue":
+      return [
+        "--tun-type", "gue",
+        ...(t.port !== undefined ? ["--tun-port", String(t.port)] : []),
+        `--tun-${t.checksum ?? "nocsum"}`,
+      ];
+    case "gre":
+      return ["--tun-type", "gre", `--tun-${t.checksum ?? "nocsum"}`];
+  }
+}
+
+/**
+ * A full service definition as an `-A` (add) or `-E` (edit) command, e.g.
+ * `-A -t 10.0.0.1:80 -s wrr -p 30 -M 255.255.255.0 -b flag-1`.
+ * `-E` replaces every option (omitted ones fall back to defaults), so this always sends all.
+ */
+export function renderServiceCommand(op: "-A" | "-E", svc: IpvsService): string {
+  const parts: string[] = [op, serviceSelector(svc.key), "-s", svc.scheduler];
+  if (svc.persistence) {
+    parts.push("-p", String(svc.persistence.timeout));
+    const mask = netmaskOperand(svc.family, svc.persistence.prefixLength);
+    if (mask !== undefined) parts.push("-M", mask);
+  }
+  if (svc.persistenceEngine !== undefined) parts.push("--pe", svc.persistenceEngine);
+  if (svc.onePacket) parts.push("-o");
+  const flags = canonicalFlags(svc.scheduler, svc.flags);
+  if (flags.length > 0) parts.push("-b", flags.join(","));
+  return parts.join(" ");
+}
+
+/**
+ * A full real-server definition as an `-a` (add) or `-e` (edit) command, e.g.
+ * `-a -t 10.0.0.1:80 -r 192.0.2.10:8080 -m -w 5 -x 100 -y 50`.
+ * Thresholds go right after the weight and only when one is non-zero.
+ */
+export function renderRealServerCommand(op: "-a" | "-e", svc: Pick<IpvsService, "key">, rs: IpvsRealServer): string {
+  const parts: string[] = [
+    op, serviceSelector(svc.key), "-r", formatAddressPort(rs.address, rs.port),
+    FORWARDING_SWITCH[rs.forwarding], "-w", String(rs.weight),
+  ];
+  if (rs.upperThreshold !== 0 || rs.lowerThreshold !== 0) {
+    parts.push("-x", String(rs.upperThreshold), "-y", String(rs.lowerThreshold));
+  }
+  if (rs.forwarding === "tunnel") parts.push(...tunnelOperands(rs.tunnel));
+  return parts.join(" ");
+}
+
+/** The `-A` line of a service as it appears in the rule file. */
+export function renderServiceLine(svc: IpvsService): string {
+  return renderServiceCommand("-A", svc);
+}
+
+/** The `-a` line of a real server as it appears in the rule file. */
+export function renderRealServerLine(svc: Pick<IpvsService, "key">, rs: IpvsRealServer): string {
+  return renderRealServerCommand("-a", svc, rs);
+}
+
+/** `-D -t 10.0.0.1:80`: deletes a service and all its real servers. */
+export function renderDeleteService(key: ServiceKey): string {
+  return `-D ${serviceSelector(key)}`;
+}
+
+/** `-d -t 10.0.0.1:80 -r 192.0.2.10:80`: the port must be the stored one (the service port for DR/TUN). */
+export function renderDeleteRealServer(key: ServiceKey, rs: Pick<IpvsRealServer, "address" | "port">): string {
+  return `-d ${serviceSelector(key)} -r ${formatAddressPort(rs.address, rs.port)}`;
+}
+
+/**
+ * The whole table as an `ipvsadm -R` input: each service line followed by its real
+ * servers, in numeric order whatever the input order, one trailing newline, no comments
+ * (`-R` aborts on them). An empty table renders as the empty string.
+ */
+export function renderIpvsadmRules(table: IpvsTable): string {
+  // sort a copy: the caller's table is never reordered
+  const services = sortServices(table.services.map((s) => ({ ...s, realServers: [...s.realServers] })));
+  const lines: string[] = [];
+  for (const svc of services) {
+    lines.push(renderServiceLine(svc));
+    for (const rs of svc.realServers) lines.push(renderRealServerLine(svc, rs));
+  }
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+}

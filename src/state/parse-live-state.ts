@@ -1,0 +1,42 @@
+/** Parses the read-state script's output (see src/apply-script/scripts.sh.ts) into a LiveState. */
+import { error, type Issue } from "../issues.js";
+import { parseIpvsadmSave } from "./parse-ipvsadm-save.js";
+import { applyThresholds, parseIpvsadmThresholds } from "./parse-ipvsadm-thresholds.js";
+import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
+import { parseOwnershipRecord, splitSections, type LiveState, type OwnershipRecord } from "./live-state.js";
+
+
+/** Reads one director's state dump. Problems become issues; it never throws. */
+export function parseLiveState(director: string, text: string): LiveState {
+  const sec = splitSections(text);
+  const issues: Issue[] = [];
+  if (sec.end === undefined) issues.push(error("ssh-failed", ["director", director], `the state dump of ${director} is incomplete`));
+  const save = parseIpvsadmSave(sec.save ?? "");
+  const thresholds = parseIpvsadmThresholds(sec.thresholds ?? "");
+  const connections = parseIpvsadmConnections(sec.list ?? "");
+  const timeouts = parseIpvsadmTimeouts(sec.timeouts ?? "");
+  const daemon = parseIpvsadmDaemon(sec.daemon ?? "");
+  issues.push(...save.issues, ...thresholds.issues, ...connections.issues);
+  const ownership: OwnershipRecord[] = [];
+  for (const chunk of (sec.owners ?? "").split(/^--$/m)) {
+    const rec = parseOwnershipRecord(chunk);
+    if (rec) ownership.push(rec);
+  }
+  const addresses = (sec.addresses ?? "").split("\n").map((l) => l.trim().split(/\s+/)).filter((p) => p.length === 2)
+    .map(([iface, address]) => ({ interface: iface!, address: address! }));
+  const state: LiveState = {
+    director,
+    fingerprint: (sec.fingerprint ?? "").trim(),
+    table: applyThresholds(save.table, thresholds.thresholds),
+    connections: connections.connections,
+    keepalivedConf: sec["keepalived-conf-present"] !== undefined ? `${sec["keepalived-conf"] ?? ""}\n` : undefined,
+    keepalivedRunning: (sec["keepalived-running"] ?? "").trim() === "yes",
+    ownership,
+    vrrpStates: {},
+    syncDaemons: daemon.daemons,
+    addresses,
+    issues,
+  };
+  if (timeouts.timeouts) state.timeouts = timeouts.timeouts;
+  return state;
+}
