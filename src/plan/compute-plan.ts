@@ -4,6 +4,7 @@
  * edited services, new and edited real servers (weight 0 for drains), then, after the
  * drain, real-server deletes and service deletes. Every edit sends the full definition.
  */
+import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
 import type { DirectorModel, IpvsRealServer, IpvsService, ServiceModel } from "../model/model.js";
 import { realServerKeyString, serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
@@ -241,6 +242,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     batches,
     expectedRules,
     ownershipRecord: renderOwnershipRecord(record),
+    keepalivedConfSha256: createHash("sha256").update(desired.keepalivedConf).digest("hex"),
     empty: false,
   };
   const previous = live.ownership.find((r) => r.owner === owner);

@@ -78,6 +78,8 @@ export interface DirectorPlan {
   expectedRules: string;
   /** the ownership record the director keeps after apply */
   ownershipRecord: string;
+  /** sha256 of the keepalived.conf this plan installs: a saved plan is refused for another spec */
+  keepalivedConfSha256: string;
   /** nothing to do */
   empty: boolean;
 }

@@ -1,0 +1,120 @@
+/** plan, apply and drift over SSH: the CLI's side of src/plan and src/apply-script. */
+import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { stageApply } from "../apply-script/stage-files.js";
+import type { CompileOutput } from "../compile.js";
+import type { DirectorModel } from "../model/model.js";
+import { computePlan } from "../plan/plan.js";
+import type { DirectorPlan, Plan } from "../plan/plan-types.js";
+import type { LiveState } from "../state/live-state.js";
+import { readLiveState, runStagedApply, type ApplyOutcome } from "../ssh/director-client.js";
+import { SshSession, type SshTargetConfig } from "../ssh/ssh-session.js";
+
+/** Connection options the CLI adds to what the spec says. */
+export interface RolloutOptions {
+  identity?: string;
+  owner: string;
+  prune: boolean;
+  drainTimeoutSeconds: number;
+  directors?: string[];
+}
+
+export function sshTargetOf(d: DirectorModel, opts: RolloutOptions): SshTargetConfig {
+  if (!d.ssh) throw new Error(`director ${d.name} has no ssh endpoint in the spec`);
+  const t: SshTargetConfig = { host: d.ssh.host, port: d.ssh.port, user: d.ssh.user, hostKey: d.ssh.hostKey };
+  const key = opts.identity ?? d.ssh.privateKeyPath;
+  if (key !== undefined) t.privateKeyPath = key;
+  return t;
+}
+
+function selected(output: CompileOutput, opts: RolloutOptions): DirectorModel[] {
+  const all = output.model.directors;
+  if (!opts.directors || opts.directors.length === 0) return all;
+  const unknown = opts.directors.filter((n) => !all.some((d) => d.name === n));
+  if (unknown.length > 0) throw new Error(`unknown director(s): ${unknown.join(", ")}`);
+  return all.filter((d) => opts.directors!.includes(d.name));
+}
+
+/** Reads every selected director's live state (in parallel). */
+export async function readLiveStates(output: CompileOutput, opts: RolloutOptions): Promise<Map<string, LiveState>> {
+  const dirs = selected(output, opts);
+  const states = await Promise.all(dirs.map(async (d) => {
+    const session = await SshSession.connect(sshTargetOf(d, opts));
+    try {
+      return await readLiveState(session, d.name, output.model.keepalived.configDir);
+    } finally {
+      session.close();
+    }
+  }));
+  return new Map(states.map((s) => [s.director, s]));
+}
+
+/** Plans the spec against the live directors. */
+export function planAgainst(output: CompileOutput, lives: Map<string, LiveState>, opts: RolloutOptions): Plan {
+  const confs = new Map(output.directors.map((d) => [d.name, d.keepalivedConf]));
+  return computePlan(output.model, confs, lives, { owner: opts.owner, prune: opts.prune });
+}
+
+/** Applies a plan director by director in its order, stopping at the first failure. */
+export async function applyPlan(
+  output: CompileOutput,
+  plan: Plan,
+  opts: RolloutOptions,
+  report: (director: string, text: string) => void,
+): Promise<{ director: string; outcome: ApplyOutcome }[]> {
+  const results: { director: string; outcome: ApplyOutcome }[] = [];
+  for (const dp of plan.directors) {
+    const d = output.model.directors.find((x) => x.name === dp.director)!;
+    const artifacts = output.directors.find((x) => x.name === dp.director)!;
+    const sha = createHash("sha256").update(artifacts.keepalivedConf).digest("hex");
+    if (sha !== dp.keepalivedConfSha256) {
+      throw new Error(`the plan for ${dp.director} was made for another keepalived.conf: the spec changed since (plan again)`);
+    }
+    if (dp.empty) {
+      report(dp.director, "no changes\n");
+      results.push({ director: dp.director, outcome: { code: 0, state: "new", log: "" } });
+      continue;
+    }
+    const staged = stageApply({
+      plan: dp,
+      keepalivedConf: artifacts.keepalivedConf,
+      secretFiles: artifacts.secretFiles,
+      sysctlConf: output.sysctlConf,
+      keepalivedConfigDir: output.model.keepalived.configDir,
+      drainTimeoutSeconds: opts.drainTimeoutSeconds,
+    });
+    const outcome = await runStagedApply(sshTargetOf(d, opts), staged, (s) => report(dp.director, s));
+    results.push({ director: dp.director, outcome });
+    if (outcome.code !== 0) break;
+  }
+  return results;
+}
+
+/** Loads a saved JSON plan. */
+export async function loadPlan(path: string): Promise<Plan> {
+  const plan = JSON.parse(await readFile(path, "utf8")) as Plan;
+  if (plan.version !== 1 || !Array.isArray(plan.directors)) throw new Error(`${path} is not an ipvsc plan`);
+  return plan;
+}
+
+/** What drift detection reports for one director. */
+export interface DriftReport {
+  director: string;
+  drift: string[];
+  health: string[];
+}
+
+/** Differences between the spec and a director that health checks do not explain. */
+export function driftOf(dp: DirectorPlan): DriftReport {
+  const drift: string[] = [], health: string[] = [];
+  for (const op of dp.operations) {
+    const what = `${op.action} ${op.service}${op.realServer ? ` ${op.realServer}` : ""}${op.changes.length ? `: ${op.changes.map((c) => `${c.field} ${c.from} -> ${c.to}`).join(", ")}` : ""}`;
+    // a keepalived-owned real server missing from the kernel is what a failed check does
+    if (op.owner === "keepalived" && op.action === "add-real-server") health.push(what);
+    else drift.push(what);
+  }
+  if (dp.keepalived.configChanged) drift.push("keepalived.conf differs from the spec");
+  if (dp.keepalived.action === "start") drift.push("keepalived is not running");
+  for (const f of dp.foreign) drift.push(`foreign service ${f.serviceKey}${f.ownedBy ? ` (owned by ${f.ownedBy})` : ""}`);
+  return { director: dp.director, drift, health };
+}

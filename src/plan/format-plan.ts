@@ -1,0 +1,79 @@
+/** Three renderings of a plan: for people (terminal), JSON (stable), Markdown (pull requests). */
+import type { DirectorPlan, Plan, PlanOperation } from "./plan-types.js";
+
+const SYMBOL: Record<PlanOperation["action"], string> = {
+  "add-service": "+", "edit-service": "~", "remove-service": "-",
+  "add-real-server": "+", "edit-real-server": "~", "drain-real-server": "v", "remove-real-server": "-",
+};
+
+const COLOR = { "+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m", v: "\x1b[35m", reset: "\x1b[0m", bold: "\x1b[1m", dim: "\x1b[2m" };
+
+function opLine(op: PlanOperation): string {
+  const what = op.realServer ? `real server ${op.realServer} of ${op.service} (${op.serviceKey})` : `service ${op.service} (${op.serviceKey})`;
+  const verb = op.action.split("-")[0];
+  const changes = op.changes.map((c) => `${c.field}: ${c.from} -> ${c.to}`).join(", ");
+  return `${SYMBOL[op.action]} ${verb} ${what}${changes ? `: ${changes}` : ""} [${op.class}${op.owner === "keepalived" ? ", via keepalived" : ""}]${op.note ? ` (${op.note})` : ""}`;
+}
+
+function counts(d: DirectorPlan): string {
+  const by = (c: string) => d.operations.filter((o) => o.class === c).length;
+  return `${d.operations.length} change(s): ${by("in-place")} in-place, ${by("draining")} draining, ${by("disruptive")} disruptive`;
+}
+
+/** The plan for a terminal, like `terraform plan`; `color` adds ANSI colours. */
+export function formatPlanText(plan: Plan, opts: { color?: boolean } = {}): string {
+  const c = (code: string, s: string) => (opts.color ? `${code}${s}${COLOR.reset}` : s);
+  const out: string[] = [];
+  out.push(`Rollout order: ${plan.order.join(" -> ")}`);
+  for (const d of plan.directors) {
+    out.push("");
+    out.push(c(COLOR.bold, `director ${d.director}: ${d.empty ? "no changes" : counts(d)}`));
+    out.push(c(COLOR.dim, `  live state ${d.fingerprint.slice(0, 12)}`));
+    for (const op of d.operations) {
+      const line = opLine(op);
+      out.push(`  ${c(COLOR[SYMBOL[op.action] as "+"], line)}`);
+    }
+    if (d.keepalived.action !== "none") out.push(`  ${c(COLOR["~"], `~ keepalived: ${d.keepalived.action}`)}`);
+    if (d.keepalived.diff) {
+      for (const l of d.keepalived.diff.split("\n").slice(2)) {
+        const col = l.startsWith("+") ? COLOR["+"] : l.startsWith("-") ? COLOR["-"] : COLOR.dim;
+        if (l !== "") out.push(`    ${c(col, l)}`);
+      }
+    }
+    for (const f of d.foreign) {
+      out.push(`  ${f.pruned ? c(COLOR["-"], `- prune foreign service ${f.serviceKey}`) : c(COLOR.dim, `! foreign service ${f.serviceKey} (${f.realServers} real servers${f.ownedBy ? `, owned by ${f.ownedBy}` : ""}): left alone`)}`);
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** The plan as stable JSON (sorted keys, two-space indent). Contains no secrets. */
+export function formatPlanJson(plan: Plan): string {
+  return `${JSON.stringify(sortKeys(plan), null, 2)}\n`;
+}
+
+/** The plan as Markdown for a pull-request comment. */
+export function formatPlanMarkdown(plan: Plan): string {
+  const out: string[] = ["## IPVS rollout plan", "", `Rollout order: ${plan.order.map((d) => `\`${d}\``).join(" → ")}`];
+  for (const d of plan.directors) {
+    out.push("", `### \`${d.director}\`: ${d.empty ? "no changes" : counts(d)}`);
+    if (d.operations.length > 0) {
+      out.push("", "| | change | class | via |", "|---|---|---|---|");
+      for (const op of d.operations) out.push(`| ${SYMBOL[op.action]} | ${opLine(op).slice(2).replace(/ \[.*$/, "").replace(/\|/g, "\\|")} | ${op.class} | ${op.owner} |`);
+    }
+    if (d.keepalived.diff) out.push("", "<details><summary>keepalived.conf diff</summary>", "", "```diff", d.keepalived.diff.trimEnd(), "```", "</details>");
+    if (d.foreign.length > 0) {
+      out.push("", "Foreign services (not declared here):");
+      for (const f of d.foreign) out.push(`- \`${f.serviceKey}\`${f.pruned ? " — **pruned**" : " — left alone"}`);
+    }
+  }
+  return `${out.join("\n")}\n`;
+}

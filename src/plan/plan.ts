@@ -1,0 +1,39 @@
+/** Plans a whole spec: one DirectorPlan per director, in HA-safe rollout order. */
+import type { DirectorModel, Model } from "../model/model.js";
+import type { LiveState } from "../state/live-state.js";
+import { planDirector, type PlanOptions } from "./compute-plan.js";
+import type { Plan } from "./plan-types.js";
+
+/** True when the director holds one of its VRRP instances' VIPs: it is the current master. */
+export function holdsVips(director: DirectorModel, live: LiveState): boolean {
+  const vips = new Set(director.vrrpInstances.flatMap((i) => i.vips));
+  return live.addresses.some((a) => vips.has(a.address));
+}
+
+/**
+ * Rollout order: directors that do not hold the VIPs first (in spec order), the current
+ * master(s) last, so a failing rollout stops before it touches the director carrying traffic.
+ */
+export function rolloutOrder(model: Model, lives: ReadonlyMap<string, LiveState>): string[] {
+  const masters: string[] = [], others: string[] = [];
+  for (const d of model.directors) {
+    const live = lives.get(d.name);
+    (live && holdsVips(d, live) ? masters : others).push(d.name);
+  }
+  return [...others, ...masters];
+}
+
+/** Plans every director that has a live state. */
+export function computePlan(
+  model: Model,
+  keepalivedConfs: ReadonlyMap<string, string>,
+  lives: ReadonlyMap<string, LiveState>,
+  options: PlanOptions,
+): Plan {
+  const order = rolloutOrder(model, lives).filter((n) => lives.has(n));
+  const directors = order.map((name) => {
+    const d = model.directors.find((x) => x.name === name)!;
+    return planDirector({ model: d, keepalivedConf: keepalivedConfs.get(name) ?? "" }, lives.get(name)!, options);
+  });
+  return { version: 1, order, directors };
+}

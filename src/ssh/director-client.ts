@@ -1,0 +1,66 @@
+/** Talks to one director: reads its live state, stages and runs an apply, reattaches after a drop. */
+import { READ_STATE_SCRIPT } from "../apply-script/scripts.sh.js";
+import { readStateCommand, type StagedApply } from "../apply-script/stage-files.js";
+import { parseLiveState } from "../state/parse-live-state.js";
+import type { LiveState } from "../state/live-state.js";
+import { SshSession, type SshTargetConfig } from "./ssh-session.js";
+
+/** Reads a director's live state over an open session. */
+export async function readLiveState(session: SshSession, director: string, keepalivedConfigDir: string): Promise<LiveState> {
+  const r = await session.exec(readStateCommand(keepalivedConfigDir), { stdin: READ_STATE_SCRIPT, timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`reading the state of ${director} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  return parseLiveState(director, r.stdout);
+}
+
+/** How an apply ended on the director. */
+export interface ApplyOutcome {
+  /** the apply script's result: 0 applied, 10 refused, 11 rolled back, 12 unknown */
+  code: number;
+  state: "new" | "old" | "unknown";
+  log: string;
+}
+
+export function outcomeOf(code: number): ApplyOutcome["state"] {
+  if (code === 0) return "new";
+  if (code === 10 || code === 11) return "old";
+  return "unknown";
+}
+
+/**
+ * Uploads the staged files and runs the apply. If the connection drops while the detached
+ * worker runs, reconnects (bounded) and waits for its result.
+ */
+export async function runStagedApply(
+  target: SshTargetConfig,
+  staged: StagedApply,
+  onLog: (text: string) => void = () => {},
+): Promise<ApplyOutcome> {
+  let session = await SshSession.connect(target);
+  try {
+    for (const f of staged.files) {
+      await session.writeFile(f.path, f.content, f.secret ? 0o600 : f.path.endsWith(".sh") ? 0o755 : 0o644);
+    }
+    let log = "";
+    const collect = (s: string) => { log += s; onLog(s); };
+    try {
+      const r = await session.exec(staged.command, { onStdout: collect });
+      if (r.code !== 255) return { code: r.code, state: outcomeOf(r.code), log };
+    } catch {
+      // fall through to reattach
+    }
+    for (let attempt = 0; attempt < 10; attempt++) {
+      try {
+        session.close();
+        session = await SshSession.connect(target);
+        log = "";
+        const r = await session.exec(staged.waitCommand, { onStdout: collect });
+        if (r.code !== 255) return { code: r.code, state: outcomeOf(r.code), log };
+      } catch {
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    }
+    return { code: 12, state: "unknown", log: `${log}\nipvsc: lost the connection and could not reattach; the apply may still be running\n` };
+  } finally {
+    session.close();
+  }
+}
