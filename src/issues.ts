@@ -41,6 +41,7 @@ export const ISSUE_CODES = [
   "quorum-above-weights",
   "hysteresis-not-below-quorum",
   "check-needs-tcp",
+  "check-needs-port",
   "sorry-server-family",
   "fwmark-service-port",
   "unknown-director",

@@ -1,0 +1,92 @@
+/**
+ * Health-check and quorum rules for keepalived-owned pools: HTTP checks need url paths,
+ * TCP checks on UDP services, checks that would connect to port 0, quorum and hysteresis.
+ */
+import type { Issue } from "../issues.js";
+import { ipvsServiceOf } from "../model/normalize.js";
+import type { ParsedSpec, ServiceSpec } from "../schema/spec-schema.js";
+import { IssueCollector, describeService, hasIdentity } from "./validation-context.js";
+
+/** Checks that open a TCP connection to the real server. */
+const TCP_CHECKS = new Set(["tcp", "http", "https", "smtp"]);
+/** Checks that connect to the real server's port unless connectPort says otherwise. */
+const PORT_CHECKS = new Set(["tcp", "http", "https", "udp"]);
+
+function checkChecks(s: ServiceSpec, i: number, out: IssueCollector): void {
+  const checks = s.pool.healthChecks ?? [];
+  const zeroPort = hasIdentity(s) && ipvsServiceOf(s).realServers.some((rs) => rs.port === 0);
+  checks.forEach((check, k) => {
+    const path = ["services", i, "pool", "healthChecks", k];
+    if (check.type === "http" || check.type === "https") {
+      const kind = check.type === "http" ? "HTTP_GET" : "SSL_GET";
+      if (!check.urls || check.urls.length === 0) {
+        out.error(
+          "http-check-without-path",
+          [...path, "urls"],
+          `${check.type} check of ${describeService(s)} has no urls: keepalived 2.2.7 crashes on a ${kind} without a url (keepalived -t exits 139)`,
+          "add urls: [{ path: /healthz, statusCode: [200] }]",
+        );
+      } else {
+        check.urls.forEach((url, u) => {
+          if (url.path !== undefined) return;
+          out.error(
+            "http-check-without-path",
+            [...path, "urls", u, "path"],
+            `url ${u} of the ${check.type} check of ${describeService(s)} has no path: keepalived 2.2.7 crashes on a ${kind} url without a path (keepalived -t exits 139)`,
+            "add path, e.g. path: /healthz",
+          );
+        });
+      }
+    }
+    if (check.type === "file") return;
+    const hasConnectPort = check.connectPort !== undefined;
+    if (TCP_CHECKS.has(check.type) && s.protocol === "udp" && s.fwmark === undefined && !hasConnectPort) {
+      out.warning(
+        "check-needs-tcp",
+        path,
+        `${check.type} check of ${describeService(s)} opens a TCP connection to the UDP service port: it fails unless the servers also listen on TCP there`,
+        "use a udp, dns or command check, or set connectPort to a TCP port the servers listen on",
+      );
+    }
+    if (PORT_CHECKS.has(check.type) && zeroPort && !hasConnectPort) {
+      out.error(
+        "check-needs-port",
+        [...path, "connectPort"],
+        `${check.type} check of ${describeService(s)} has no connectPort, and real servers of ${s.fwmark !== undefined ? "a fwmark service" : "a port-0 service"} have port 0: the check would connect to port 0 and always fail`,
+        "set connectPort to the port the servers answer on",
+      );
+    }
+  });
+}
+
+function checkQuorum(s: ServiceSpec, i: number, out: IssueCollector): void {
+  const p = s.pool;
+  const total = p.servers.reduce((sum, rs) => sum + rs.weight, 0);
+  if (p.quorum !== undefined && p.servers.length > 0 && p.quorum > total) {
+    out.error(
+      "quorum-above-weights",
+      ["services", i, "pool", "quorum"],
+      `quorum ${p.quorum} of ${describeService(s)} is above the sum of its real-server weights (${total}): the service can never be up`,
+      `lower quorum to at most ${total}, or raise the weights`,
+    );
+  }
+  const quorum = p.quorum ?? 1; // keepalived's default
+  if (p.hysteresis !== undefined && p.hysteresis >= quorum) {
+    out.error(
+      "hysteresis-not-below-quorum",
+      ["services", i, "pool", "hysteresis"],
+      `hysteresis ${p.hysteresis} of ${describeService(s)} is not below its quorum ${quorum}${p.quorum === undefined ? " (the default)" : ""}: keepalived needs hysteresis < quorum`,
+      `set hysteresis to at most ${Math.max(0, quorum - 1)}`,
+    );
+  }
+}
+
+/** Health-check and quorum rules. */
+export function validateHealthChecks(spec: ParsedSpec): Issue[] {
+  const out = new IssueCollector();
+  spec.services.forEach((s, i) => {
+    checkChecks(s, i, out);
+    checkQuorum(s, i, out);
+  });
+  return out.issues;
+}

@@ -1,0 +1,178 @@
+/**
+ * Real-server rules: duplicates, port remapping, address families, tunnel options,
+ * thresholds, a real server equal to the VIP, mh draining, and the sorry server.
+ */
+import type { Issue, IssuePath } from "../issues.js";
+import { addressFamily, formatAddressPort } from "../model/addresses.js";
+import { flagBit, ipvsServiceOf, serviceFamily } from "../model/normalize.js";
+import type { ForwardingSpec, ParsedSpec, ServiceSpec } from "../schema/spec-schema.js";
+import {
+  IssueCollector, describeRealServer, describeService, effectiveForwarding, hasIdentity, safeCanonical, servicePort,
+} from "./validation-context.js";
+
+const FAMILY_TEXT = { inet: "IPv4", inet6: "IPv6" } as const;
+
+/** Real-server ports as the kernel stores them (DR/TUN forced to the service port). */
+function effectivePorts(s: ServiceSpec): number[] {
+  if (hasIdentity(s)) return ipvsServiceOf(s).realServers.map((rs) => rs.port);
+  return s.pool.servers.map((rs) => rs.port ?? s.port ?? 0);
+}
+
+function checkTunnelOptions(fwd: ForwardingSpec, path: IssuePath, where: string, out: IssueCollector): void {
+  if (fwd.method !== "tunnel") {
+    for (const field of ["tunnelType", "tunnelPort", "tunnelChecksum"] as const) {
+      if (fwd[field] === undefined) continue;
+      out.error(
+        "tunnel-option-mismatch",
+        [...path, field],
+        `${field} ${String(fwd[field])} of ${where} is a tunnel option, but the forwarding method is ${fwd.method}`,
+        "remove it, or set method: tunnel",
+      );
+    }
+    return;
+  }
+  const type = fwd.tunnelType ?? "ipip";
+  if (type === "gue" && fwd.tunnelPort === undefined) {
+    out.error(
+      "tunnel-option-mismatch",
+      [...path, "tunnelPort"],
+      `gue tunnel of ${where} has no tunnelPort: the kernel needs the real servers' GUE UDP port (--tun-port)`,
+      "add tunnelPort, e.g. 6080, matching the FOU/GUE receive port on the real servers",
+    );
+  }
+  if (type !== "gue" && fwd.tunnelPort !== undefined) {
+    out.error(
+      "tunnel-option-mismatch",
+      [...path, "tunnelPort"],
+      `tunnelPort ${fwd.tunnelPort} of ${where} applies only to gue tunnels, but the tunnel type is ${type}`,
+      "remove tunnelPort, or set tunnelType: gue",
+    );
+  }
+  if (type === "ipip" && fwd.tunnelChecksum !== undefined) {
+    out.error(
+      "tunnel-option-mismatch",
+      [...path, "tunnelChecksum"],
+      `tunnelChecksum ${fwd.tunnelChecksum} of ${where} is not available for ipip tunnels (only gue and gre carry checksums)`,
+      "remove tunnelChecksum, or use tunnelType gue or gre",
+    );
+  }
+  if (type === "gre" && fwd.tunnelChecksum === "remcsum") {
+    out.error(
+      "tunnel-option-mismatch",
+      [...path, "tunnelChecksum"],
+      `tunnelChecksum remcsum of ${where} is for gue tunnels only; gre takes nocsum or csum`,
+      "use csum or nocsum, or tunnelType gue",
+    );
+  }
+}
+
+function checkServer(s: ServiceSpec, i: number, j: number, out: IssueCollector): void {
+  const rs = s.pool.servers[j]!;
+  const path = ["services", i, "pool", "servers", j];
+  const fwd = effectiveForwarding(s, rs);
+  const svcPort = servicePort(s);
+  const label = describeRealServer(s, rs);
+
+  if (rs.forwarding) checkTunnelOptions(rs.forwarding, [...path, "forwarding"], `real server ${label}`, out);
+
+  if (rs.port !== undefined && svcPort !== undefined && fwd.method !== "nat" && rs.port !== svcPort) {
+    const portText = s.fwmark !== undefined ? "fwmark services use port 0" : `service port ${svcPort}`;
+    out.error(
+      "port-remap-without-nat",
+      [...path, "port"],
+      `real server ${label} uses ${fwd.method} forwarding, which cannot remap ports: only nat does (${portText})`,
+      s.fwmark !== undefined
+        ? "remove the port, or use nat forwarding"
+        : `set the port to ${svcPort} or remove it, or use nat forwarding`,
+    );
+  }
+
+  const family = serviceFamily(s);
+  const rsFamily = addressFamily(rs.address);
+  if (rsFamily !== family && fwd.method !== "tunnel" && (s.fwmark !== undefined || s.address !== undefined)) {
+    out.error(
+      "mixed-family-without-tunnel",
+      [...path, "address"],
+      `real server ${rs.address} is ${FAMILY_TEXT[rsFamily]} but ${describeService(s)} is ${FAMILY_TEXT[family]}: only tunnel forwarding crosses address families (this server uses ${fwd.method})`,
+      `use ${FAMILY_TEXT[family]} real servers, or forwarding method tunnel`,
+    );
+  }
+
+  if (s.fwmark === undefined && s.address !== undefined && safeCanonical(rs.address) === safeCanonical(s.address)) {
+    out.error(
+      "real-server-is-vip",
+      [...path, "address"],
+      `real server ${rs.address} is the virtual address of ${describeService(s)} itself: the director would forward to itself`,
+      "list the backends' own addresses as real servers",
+    );
+  }
+
+  if (
+    rs.lowerThreshold !== undefined && rs.upperThreshold !== undefined && rs.upperThreshold > 0 &&
+    rs.lowerThreshold > rs.upperThreshold
+  ) {
+    out.error(
+      "threshold-order",
+      [...path, "lowerThreshold"],
+      `lowerThreshold ${rs.lowerThreshold} of real server ${label} is above its upperThreshold ${rs.upperThreshold}: the kernel rejects it (ERANGE)`,
+      "make lowerThreshold at most upperThreshold (traffic resumes below the lower one)",
+    );
+  }
+
+  if (s.scheduler === "mh" && rs.weight === 0 && !s.schedulerFlags.some((f) => flagBit(f) === 0)) {
+    out.warning(
+      "mh-drain-without-fallback",
+      [...path, "weight"],
+      `real server ${label} has weight 0 in mh ${describeService(s)} without mh-fallback: clients that hash to it get "no destination available" instead of another server (kubernetes #139497)`,
+      "add mh-fallback to schedulerFlags",
+    );
+  }
+}
+
+function checkDuplicates(s: ServiceSpec, i: number, out: IssueCollector): void {
+  const ports = effectivePorts(s);
+  const seen = new Map<string, number>();
+  s.pool.servers.forEach((rs, j) => {
+    const key = formatAddressPort(safeCanonical(rs.address), ports[j] ?? 0);
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, j);
+      return;
+    }
+    const forced = rs.port !== undefined && rs.port !== ports[j] ? ` (its port ${rs.port} is forced to ${ports[j] ?? 0} by ${effectiveForwarding(s, rs).method} forwarding)` : "";
+    out.error(
+      "duplicate-real-server",
+      ["services", i, "pool", "servers", j],
+      `real server ${key} appears twice in ${describeService(s)}: servers[${first}] and servers[${j}]${forced}`,
+      "remove one: the kernel rejects the second add and keepalived drops it",
+    );
+  });
+}
+
+function checkSorryServer(s: ServiceSpec, i: number, out: IssueCollector): void {
+  const sorry = s.pool.sorryServer;
+  if (!sorry || (s.fwmark === undefined && s.address === undefined)) return;
+  const method = sorry.forwarding ?? s.pool.forwarding.method;
+  const family = serviceFamily(s);
+  const sorryFamily = addressFamily(sorry.address);
+  if (sorryFamily !== family && method !== "tunnel") {
+    out.error(
+      "sorry-server-family",
+      ["services", i, "pool", "sorryServer", "address"],
+      `sorry server ${sorry.address} is ${FAMILY_TEXT[sorryFamily]} but ${describeService(s)} is ${FAMILY_TEXT[family]}: only tunnel forwarding crosses address families (the sorry server uses ${method})`,
+      `use an ${FAMILY_TEXT[family]} sorry server`,
+    );
+  }
+}
+
+/** Real-server and sorry-server rules. */
+export function validateRealServers(spec: ParsedSpec): Issue[] {
+  const out = new IssueCollector();
+  spec.services.forEach((s, i) => {
+    checkTunnelOptions(s.pool.forwarding, ["services", i, "pool", "forwarding"], `the pool of ${describeService(s)}`, out);
+    s.pool.servers.forEach((_, j) => checkServer(s, i, j, out));
+    checkDuplicates(s, i, out);
+    checkSorryServer(s, i, out);
+  });
+  return out.issues;
+}
