@@ -7,6 +7,9 @@ import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { buildFiles, compileText, type CompileOutput, type CompileResult } from "../compile.js";
 import { formatIssues, type Issue } from "../issues.js";
+import { formatPlanJson, formatPlanMarkdown, formatPlanText } from "../plan/format-plan.js";
+import type { Plan } from "../plan/plan-types.js";
+import { applyPlan, driftOf, loadPlan, planAgainst, readLiveStates, type RolloutOptions } from "./rollout.js";
 
 /** Where the CLI writes and what it may read: injected so tests run it in-process. */
 export interface CliIo {
@@ -105,6 +108,108 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       io.out(`${spec}: ${summarize(result.output)}\n`);
       io.out(`wrote ${files.length} files to ${opts.out}: ${files.map((f) => f.path).join(", ")}\n`);
+    });
+
+  const rolloutOptions = (o: { identity?: string; owner: string; prune?: boolean; drainTimeout: string; director?: string[] }): RolloutOptions => {
+    const r: RolloutOptions = { owner: o.owner, prune: o.prune === true, drainTimeoutSeconds: Number(o.drainTimeout) };
+    if (o.identity !== undefined) r.identity = o.identity;
+    if (o.director !== undefined) r.directors = o.director;
+    return r;
+  };
+  const withRolloutOptions = (cmd: Command) =>
+    cmd
+      .option("-d, --director <name...>", "only these directors")
+      .option("-i, --identity <file>", "SSH private key file (default: the spec's privateKeyPath, then the agent)")
+      .option("--owner <name>", "owner name recorded on the directors (two specs may share a director)", "ipvsc")
+      .option("--prune", "also remove foreign services nobody owns")
+      .option("--drain-timeout <seconds>", "longest wait for drained real servers", "300");
+
+  const compiled = async (spec: string) => {
+    const result = await compileFile(spec, io);
+    if (!result) return undefined;
+    if (!result.ok) {
+      io.err(`${spec}: invalid (${errorCount(result.issues)}); no director was contacted\n`);
+      return undefined;
+    }
+    return result.output;
+  };
+
+  withRolloutOptions(program.command("plan"))
+    .description("show what a rollout would change on each director, read from the live kernel")
+    .argument("<spec>", "spec file")
+    .option("-f, --format <format>", "text, json or markdown", "text")
+    .option("-o, --out <file>", "also save the plan as JSON (for apply --plan)")
+    .action(async (spec: string, o) => {
+      const output = await compiled(spec);
+      if (!output) return void (code = EXIT_INVALID);
+      try {
+        const opts = rolloutOptions(o);
+        const plan = planAgainst(output, await readLiveStates(output, opts), opts);
+        if (o.format === "json") io.out(formatPlanJson(plan));
+        else if (o.format === "markdown") io.out(formatPlanMarkdown(plan));
+        else io.out(formatPlanText(plan, { color: io.env.NO_COLOR === undefined && io.env.FORCE_COLOR !== undefined }));
+        if (o.out) await writeFile(resolve(io.cwd, o.out), formatPlanJson(plan));
+      } catch (e) {
+        io.err(`ipvsc plan: ${(e as Error).message}\n`);
+        code = EXIT_INVALID;
+      }
+    });
+
+  withRolloutOptions(program.command("apply"))
+    .description("roll the spec out: backups first, the master last, stopping at the first failure")
+    .argument("<spec>", "spec file")
+    .option("-y, --yes", "do not ask before changing anything")
+    .option("--plan <file>", "apply exactly this saved plan (refused if a director changed since)")
+    .action(async (spec: string, o) => {
+      const output = await compiled(spec);
+      if (!output) return void (code = EXIT_INVALID);
+      try {
+        const opts = rolloutOptions(o);
+        let plan: Plan;
+        if (o.plan) plan = await loadPlan(resolve(io.cwd, o.plan));
+        else plan = planAgainst(output, await readLiveStates(output, opts), opts);
+        io.out(formatPlanText(plan));
+        if (plan.directors.every((d) => d.empty)) {
+          io.out("nothing to do\n");
+          return;
+        }
+        if (!o.yes) {
+          io.err("ipvsc apply: refusing to change directors without --yes (review the plan above)\n");
+          return void (code = EXIT_USAGE);
+        }
+        const results = await applyPlan(output, plan, opts, (d, text) => io.out(text.replace(/^/gm, `[${d}] `).replace(/\[[^\]]*\] $/, "")));
+        for (const r of results) io.out(`${r.director}: ${r.outcome.code === 0 ? "applied" : "FAILED"}; the director is in its ${r.outcome.state.toUpperCase()} state\n`);
+        const skipped = plan.order.slice(results.length);
+        if (skipped.length > 0) io.out(`not attempted: ${skipped.join(", ")} (rollout stopped at the first failure)\n`);
+        if (results.some((r) => r.outcome.code !== 0)) code = EXIT_INVALID;
+      } catch (e) {
+        io.err(`ipvsc apply: ${(e as Error).message}\n`);
+        code = EXIT_INVALID;
+      }
+    });
+
+  withRolloutOptions(program.command("drift"))
+    .description("compare the live directors with the spec; exit 3 when they differ")
+    .argument("<spec>", "spec file")
+    .action(async (spec: string, o) => {
+      const output = await compiled(spec);
+      if (!output) return void (code = EXIT_INVALID);
+      try {
+        const opts = rolloutOptions(o);
+        const plan = planAgainst(output, await readLiveStates(output, opts), opts);
+        let drifted = false;
+        for (const dp of plan.directors) {
+          const r = driftOf(dp);
+          if (r.drift.length > 0) drifted = true;
+          io.out(`${dp.director}: ${r.drift.length === 0 ? "in sync" : `${r.drift.length} difference(s)`}\n`);
+          for (const line of r.drift) io.out(`  drift: ${line}\n`);
+          for (const line of r.health) io.out(`  health: ${line}\n`);
+        }
+        if (drifted) code = EXIT_DRIFT;
+      } catch (e) {
+        io.err(`ipvsc drift: ${(e as Error).message}\n`);
+        code = EXIT_INVALID;
+      }
     });
 
   try {

@@ -4,7 +4,9 @@
  * command strings: file contents travel on stdin.
  */
 import { readFile } from "node:fs/promises";
-import { Client, utils, type ConnectConfig } from "ssh2";
+import ssh2, { type Client as SshClient, type ConnectConfig } from "ssh2";
+
+const { Client, utils } = ssh2;
 
 /** Where and as whom to connect. */
 export interface SshTargetConfig {
@@ -38,7 +40,7 @@ function keyBlob(line: string): Buffer {
 
 /** An open SSH connection to one director. */
 export class SshSession {
-  private constructor(private readonly client: Client, readonly target: SshTargetConfig) {}
+  private constructor(private readonly client: SshClient, readonly target: SshTargetConfig) {}
 
   /** Connects, verifying the host key against the pinned one. */
   static async connect(target: SshTargetConfig): Promise<SshSession> {
