@@ -9,7 +9,7 @@ import { renderIpvsadmRules } from "./render/render-ipvsadm-rules.js";
 import { renderKeepalivedConf } from "./render/render-keepalived-conf.js";
 import { renderSysctlConf } from "./render/render-sysctl-conf.js";
 import { renderVrrpAuthFiles } from "./render/render-vrrp-auth.js";
-import { loadSpecText } from "./schema/load-spec-file.js";
+import { loadSpecText, locateIssues } from "./schema/load-spec-file.js";
 import { parseSpec } from "./schema/parse-spec.js";
 import type { ParsedSpec } from "./schema/spec-schema.js";
 import { validate } from "./validate/validate.js";
@@ -75,7 +75,8 @@ export function compileText(text: string, file: string): CompileResult {
   const loaded = loadSpecText(text, file);
   if (!loaded.ok) return loaded;
   const result = compileParsed(loaded.spec);
-  return result;
+  // semantic issues point into the file too
+  return { ...result, issues: locateIssues(result.issues, text, file) };
 }
 
 /** A file of the build output: relative path, content, and whether it holds a secret. */

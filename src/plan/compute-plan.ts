@@ -100,10 +100,10 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   const owner = options.owner;
   const ops: PlanOperation[] = [];
   const batches: PlanBatches = { apply: [], drain: [], finalize: [], rollback: [], removedSelectors: [] };
-  // undo steps collected in execution order, reversed at the end
-  const undo: string[] = [];
-  const addServices: string[] = [], editServices: string[] = [], addRs: string[] = [], editRs: string[] = [];
-  const delRs: string[] = [], delServices: string[] = [];
+  // each step carries its undo; the rollback is the undo of the execution order, reversed
+  type Step = { cmd: string; undo: string[] };
+  const addServices: Step[] = [], editServices: Step[] = [], addRs: Step[] = [], editRs: Step[] = [];
+  const delRs: Step[] = [], delServices: Step[] = [];
 
   const liveByKey = byKey(live.table.services);
   const desiredServices = desired.model.services;
@@ -123,9 +123,8 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
         changes: [], ...(identityChanged ? { note: `identity changed from ${previousKeyOfName.get(svc.name)}: clients of the old address lose it` } : {}),
       });
       if (svc.owner === "applier") {
-        addServices.push(renderServiceCommand("-A", svc.ipvs));
-        undo.push(renderDeleteService(svc.ipvs.key));
-        for (const rs of svc.ipvs.realServers) addServices.push(renderRealServerCommand("-a", svc.ipvs, rs));
+        addServices.push({ cmd: renderServiceCommand("-A", svc.ipvs), undo: [renderDeleteService(svc.ipvs.key)] });
+        for (const rs of svc.ipvs.realServers) addServices.push({ cmd: renderRealServerCommand("-a", svc.ipvs, rs), undo: [] });
       }
       continue;
     }
@@ -137,8 +136,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     if (changes.length > 0) {
       ops.push({ action: "edit-service", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, changes });
       if (svc.owner === "applier") {
-        editServices.push(renderServiceCommand("-E", svc.ipvs));
-        undo.push(renderServiceCommand("-E", current));
+        editServices.push({ cmd: renderServiceCommand("-E", svc.ipvs), undo: [renderServiceCommand("-E", current)] });
       }
     }
     const liveRs = rsMap(current);
@@ -148,8 +146,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
       if (!was) {
         ops.push({ action: "add-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [] });
         if (svc.owner === "applier") {
-          addRs.push(renderRealServerCommand("-a", svc.ipvs, rs));
-          undo.push(renderDeleteRealServer(svc.ipvs.key, rs));
+          addRs.push({ cmd: renderRealServerCommand("-a", svc.ipvs, rs), undo: [renderDeleteRealServer(svc.ipvs.key, rs)] });
         }
         continue;
       }
@@ -158,8 +155,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
       if (svc.owner === "keepalived") continue;
       if (rsChanges.length > 0) {
         ops.push({ action: "edit-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: rsChanges });
-        editRs.push(renderRealServerCommand("-e", svc.ipvs, rs));
-        undo.push(renderRealServerCommand("-e", current, was));
+        editRs.push({ cmd: renderRealServerCommand("-e", svc.ipvs, rs), undo: [renderRealServerCommand("-e", current, was)] });
       }
     }
     for (const [rsKey, was] of liveRs) {
@@ -169,13 +165,11 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
       ops.push({ action: "drain-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(was.weight), to: "0" }] });
       ops.push({ action: "remove-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [] });
       if (was.weight !== 0) {
-        editRs.push(renderRealServerCommand("-e", current, weightZero(was)));
-        undo.push(renderRealServerCommand("-e", current, was));
+        editRs.push({ cmd: renderRealServerCommand("-e", current, weightZero(was)), undo: [renderRealServerCommand("-e", current, was)] });
       }
       batches.drain.push({ selector: serviceSelector(current.key), realServer: rsKey });
       if (svc.owner === "applier") {
-        delRs.push(renderDeleteRealServer(current.key, was));
-        undo.push(renderRealServerCommand("-a", current, was));
+        delRs.push({ cmd: renderDeleteRealServer(current.key, was), undo: [renderRealServerCommand("-a", current, was)] });
       }
     }
   }
@@ -202,22 +196,23 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
       const rsKey = realServerKeyString(rs);
       ops.push({ action: "drain-real-server", class: "draining", owner: kind, service: name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(rs.weight), to: "0" }] });
       if (rs.weight !== 0) {
-        editRs.push(renderRealServerCommand("-e", current, weightZero(rs)));
-        undo.push(renderRealServerCommand("-e", current, rs));
+        editRs.push({ cmd: renderRealServerCommand("-e", current, weightZero(rs)), undo: [renderRealServerCommand("-e", current, rs)] });
       }
       batches.drain.push({ selector: serviceSelector(current.key), realServer: rsKey });
     }
     if (kind === "applier") {
-      delServices.push(renderDeleteService(current.key));
+      // re-creating a deleted service: -A first, then its servers (undo lists run in reverse)
+      const recreate = [renderServiceCommand("-A", current), ...current.realServers.map((rs) => renderRealServerCommand("-a", current, rs))];
+      delServices.push({ cmd: renderDeleteService(current.key), undo: recreate.reverse() });
       batches.removedSelectors.push(serviceSelector(current.key));
-      undo.push(renderServiceCommand("-A", current));
-      for (const rs of current.realServers) undo.push(renderRealServerCommand("-a", current, rs));
     }
   }
 
-  batches.apply = [...addServices, ...editServices, ...addRs, ...editRs];
-  batches.finalize = [...delRs, ...delServices];
-  batches.rollback = undo.reverse();
+  const applySteps = [...addServices, ...editServices, ...addRs, ...editRs];
+  const finalizeSteps = [...delRs, ...delServices];
+  batches.apply = applySteps.map((st) => st.cmd);
+  batches.finalize = finalizeSteps.map((st) => st.cmd);
+  batches.rollback = [...applySteps, ...finalizeSteps].flatMap((st) => st.undo).reverse();
 
   const applierServices = desiredServices.filter((s) => s.owner === "applier").map((s) => structuredClone(s.ipvs));
   const expectedRules = renderIpvsadmRules({ services: sortServices(applierServices) });

@@ -1,0 +1,45 @@
+/**
+ * Every director's keepalived.conf of every example passes the real `keepalived -t -e`:
+ * rc 0 and an empty stderr (any warning makes rc 5). Each check runs in a throwaway network
+ * namespace with the director's interfaces, with the VRRP password includes written next to
+ * the config (see test/support/keepalived-check.ts). Skipped loudly when keepalived, root
+ * or `ip netns` is missing; under CI=true or IPVS_LAB=required that is a failure instead.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { compileText } from "../../src/compile.js";
+import { formatIssues } from "../../src/issues.js";
+import { checkDirector, keepalivedSkip } from "../support/keepalived-check.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml")).sort();
+
+const skip = await keepalivedSkip();
+
+describe("keepalived -t -e accepts every director's config of every example", { skip }, () => {
+  for (const file of EXAMPLES) {
+    const path = `examples/${file}`;
+    const result = compileText(readFileSync(join(ROOT, path), "utf8"), path);
+
+    test(`${path} compiles`, () => {
+      assert.ok(result.ok, formatIssues(result.issues));
+    });
+    if (!result.ok) continue;
+
+    const { model } = result.output;
+    test(`${path} has at least one director`, () => {
+      assert.ok(model.directors.length > 0);
+    });
+    for (const director of model.directors) {
+      test(`${path}: director ${director.name}`, async () => {
+        const r = await checkDirector(model, director);
+        const context = `keepalived -t -e for ${director.name} of ${path}: rc ${r.code}\n--- stderr\n${r.stderr}\n--- config\n${r.conf}`;
+        assert.equal(r.code, 0, context);
+        assert.equal(r.stderr, "", context);
+      });
+    }
+  }
+});
