@@ -47,6 +47,16 @@ export default tseslint.config(
     },
   },
   {
+    // importers turn foreign configs into specs: they may use every pure stage, but no I/O
+    files: ["src/import/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: effects.map((name) => ({ name, message: "the pure core does no I/O: the CLI reads the files" })),
+        patterns: [{ group: ["@pulumi/*", "**/ssh/**", "**/cli/**", "**/plan/**", "**/apply-script/**"], message: "importers use only schema, model, validate, render and state" }],
+      }],
+    },
+  },
+  {
     files: ["src/ssh/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*", "**/cli/**"], message: "src/ssh is a transport: no Pulumi, no CLI" }] }],
