@@ -125,6 +125,11 @@ function cloneService(s: IpvsService): IpvsService {
   return { ...s, flags: [...s.flags], realServers: s.realServers.map((rs) => ({ ...rs, ...(rs.tunnel ? { tunnel: { ...rs.tunnel } } : {}) })) };
 }
 
+/** Initial VRRP state of the director at `order` when the spec does not set one. */
+export function derivedState(nopreempt: boolean, order: number): "MASTER" | "BACKUP" {
+  return nopreempt || order > 0 ? "BACKUP" : "MASTER";
+}
+
 /** Priority of the director at `order` when the spec does not set one: 150, 140, ... (min 1). */
 export function derivedPriority(base: number, order: number): number {
   return Math.max(1, base - 10 * order);
@@ -144,7 +149,7 @@ function vrrpInstancesFor(spec: ParsedSpec, order: number): { instances: VrrpIns
       : [];
     const model: VrrpInstanceModel = {
       name: inst.name,
-      state: o.state ?? (nopreempt || order > 0 ? "BACKUP" : "MASTER"),
+      state: o.state ?? derivedState(nopreempt, order),
       interface: o.interface ?? inst.interface,
       virtualRouterId: o.virtualRouterId ?? inst.virtualRouterId,
       priority: o.priority ?? derivedPriority(inst.priority ?? 150, order),

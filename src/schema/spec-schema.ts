@@ -150,7 +150,11 @@ export const HealthCheck = z
     z.strictObject({ type: z.literal("ping"), ...checkCommon }),
     z.strictObject({
       type: z.literal("command"),
-      ...checkCommon,
+      // MISC_CHECK rejects connect_ip, connect_port, bindto and connect_timeout
+      retry: checkCommon.retry,
+      delayBeforeRetry: checkCommon.delayBeforeRetry,
+      warmup: checkCommon.warmup,
+      delayLoop: checkCommon.delayLoop,
       command: Command,
       timeout: Seconds.optional(),
       dynamic: z.boolean().optional().meta({ description: "exit code 2-255 sets weight to code-2" }),

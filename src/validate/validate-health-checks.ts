@@ -38,7 +38,7 @@ function checkChecks(s: ServiceSpec, i: number, out: IssueCollector): void {
         });
       }
     }
-    if (check.type === "file") return;
+    if (check.type === "file" || check.type === "command") return;
     const hasConnectPort = check.connectPort !== undefined;
     if (TCP_CHECKS.has(check.type) && s.protocol === "udp" && s.fwmark === undefined && !hasConnectPort) {
       out.warning(

@@ -9,6 +9,7 @@ import type { ParsedSpec } from "../schema/spec-schema.js";
 import { validateDirectors } from "./validate-directors.js";
 import { validateHa } from "./validate-ha.js";
 import { validateHealthChecks } from "./validate-health-checks.js";
+import { validateKeepalivedCompat } from "./validate-keepalived-compat.js";
 import { validateRealServers } from "./validate-real-servers.js";
 import { validateServices } from "./validate-services.js";
 import { validateVrrp } from "./validate-vrrp.js";
@@ -25,6 +26,7 @@ export const RULE_FAMILIES: ReadonlyArray<readonly [string, RuleFamily]> = [
   ["health checks", validateHealthChecks],
   ["vrrp", validateVrrp],
   ["ha", validateHa],
+  ["keepalived compatibility", validateKeepalivedCompat],
 ];
 
 /**

@@ -515,6 +515,30 @@ export const CASES: InvalidCase[] = [
     message: "nopreempt with priority 255 on director lb1",
   },
   {
+    name: "fractional advert interval with VRRP version 2",
+    mutate: (s) => { inst(s).advertInterval = 0.5; },
+    stage: "validate", code: "keepalived-incompatible", path: "vrrp.instances[0].advertInterval",
+    message: "VRRP version 2 advertises in whole seconds; 0.5 is not one",
+  },
+  {
+    name: "authentication on VRRP version 3",
+    mutate: (s) => { inst(s).version = 3; },
+    stage: "validate", code: "keepalived-incompatible", path: "vrrp.instances[0].authType",
+    message: "VRRP version 3 has no authentication",
+  },
+  {
+    name: "instance tracking its own interface",
+    mutate: (s) => { inst(s).trackInterfaces = [{ name: "eth1" }]; },
+    stage: "validate", code: "keepalived-incompatible", path: "vrrp.instances[0].trackInterfaces[0].name",
+    message: "instance VI_1 cannot track its own interface eth1",
+  },
+  {
+    name: "preemptDelay with the initial MASTER",
+    mutate: (s) => { inst(s).preemptDelay = 30; },
+    stage: "validate", code: "keepalived-incompatible", path: "vrrp.instances[0].preemptDelay",
+    message: "preemptDelay on VI_1 clashes with the initial state MASTER of director lb1",
+  },
+  {
     name: "VRID 0",
     mutate: (s) => { inst(s).virtualRouterId = 0; },
     stage: "validate", code: "out-of-range", path: "vrrp.instances[0].virtualRouterId",

@@ -331,16 +331,16 @@ describe("renderKeepalivedConf: key lines", () => {
     assert.ok(conf.indexOf("track_file maint-flag {") < conf.indexOf("virtual_server"), "track_file is declared before use");
   });
 
-  test("MISC_CHECK gets no connection keys (keepalived rejects them there)", () => {
-    const model = build({
+  test("MISC_CHECK takes no connection keys: the schema refuses them, as keepalived does", () => {
+    const r = parseSpec({
       directors: oneDirector,
       services: [{
         name: "app", protocol: "tcp", address: "192.0.2.15", port: 80,
-        pool: { servers: [rs("198.51.100.1")], healthChecks: [{ type: "command", command: ["/usr/bin/true"], connectIp: "198.51.100.9", connectPort: 81, bindTo: "192.0.2.1", connectTimeout: 3 }] },
+        pool: { servers: [rs("198.51.100.1")], healthChecks: [{ type: "command", command: ["/usr/bin/true"], connectIp: "198.51.100.9", connectPort: 81 }] },
       }],
     });
-    const misc = blockOf(confOf(model), "MISC_CHECK");
-    assert.doesNotMatch(misc, /connect_ip|connect_port|bindto|connect_timeout/);
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.issues.map((i) => i.code), ["unknown-field", "unknown-field"]);
   });
 
   test("every scheduler, flags after lvs_sched", () => {
