@@ -21,7 +21,10 @@ export function renderSysctlConf(model: Model): string {
   // ipForward false means "leave forwarding alone" (DR-only directors), not "turn it off":
   // forcing 0 could cut routing the host does for other reasons
   if (s.ipForward) {
-    entries.push(["net.ipv4.ip_forward", 1], ["net.ipv6.conf.all.forwarding", 1]);
+    entries.push(["net.ipv4.ip_forward", 1]);
+    // IPv6 forwarding also stops the host from taking router advertisements: only turn it
+    // on when some service is IPv6
+    if (model.services.some((svc) => svc.ipvs.family === "inet6")) entries.push(["net.ipv6.conf.all.forwarding", 1]);
   }
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const lines = ["# rendered by pulumi-ipvs; do not edit", ...entries.map(([k, v]) => `${k} = ${v}`)];

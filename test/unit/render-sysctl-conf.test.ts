@@ -26,9 +26,16 @@ describe("renderSysctlConf", () => {
       "net.ipv4.vs.conntrack = 0",
       "net.ipv4.vs.expire_nodest_conn = 1",
       "net.ipv4.vs.expire_quiescent_template = 1",
-      "net.ipv6.conf.all.forwarding = 1",
       "",
     ].join("\n"));
+  });
+
+  test("IPv6 forwarding only when a service is IPv6 (it also stops router advertisements)", () => {
+    const v6 = {
+      services: [{ name: "w6", protocol: "tcp" as const, address: "2001:db8::80", port: 80, pool: { servers: [{ address: "2001:db8:1::1" }] } }],
+    };
+    assert.match(renderSysctlConf(build(v6)), /^net\.ipv6\.conf\.all\.forwarding = 1$/m);
+    assert.doesNotMatch(renderSysctlConf(build()), /ipv6/);
   });
 
   test("every setting, sorted, in sysctl.d syntax", () => {
@@ -43,7 +50,6 @@ describe("renderSysctlConf", () => {
       "net.ipv4.vs.expire_quiescent_template = 0",
       "net.ipv4.vs.sloppy_sctp = 0",
       "net.ipv4.vs.sloppy_tcp = 1",
-      "net.ipv6.conf.all.forwarding = 1",
     ]);
     assert.deepEqual([...lines].sort(), lines);
     for (const l of lines) assert.match(l, /^[a-z0-9_.]+ = \d+$/);
