@@ -63,6 +63,17 @@ function errorCount(issues: readonly Issue[]): string {
   return `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
 }
 
+/** Progress from the directors, one `[director] ` prefix per complete line. */
+function prefixLines(io: CliIo): (director: string, text: string) => void {
+  const pending = new Map<string, string>();
+  return (director, text) => {
+    const buffered = (pending.get(director) ?? "") + text;
+    const lines = buffered.split("\n");
+    pending.set(director, lines.pop() ?? "");
+    for (const line of lines) io.out(`[${director}] ${line}\n`);
+  };
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let code = EXIT_OK;
@@ -177,7 +188,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           io.err("ipvsc apply: refusing to change directors without --yes (review the plan above)\n");
           return void (code = EXIT_USAGE);
         }
-        const results = await applyPlan(output, plan, opts, (d, text) => io.out(text.replace(/^/gm, `[${d}] `).replace(/\[[^\]]*\] $/, "")));
+        const results = await applyPlan(output, plan, opts, prefixLines(io));
         for (const r of results) io.out(`${r.director}: ${r.outcome.code === 0 ? "applied" : "FAILED"}; the director is in its ${r.outcome.state.toUpperCase()} state\n`);
         const skipped = plan.order.slice(results.length);
         if (skipped.length > 0) io.out(`not attempted: ${skipped.join(", ")} (rollout stopped at the first failure)\n`);
