@@ -9,6 +9,7 @@ import { buildFiles, compileText, type CompileOutput, type CompileResult } from 
 import { formatIssues, type Issue } from "../issues.js";
 import { formatPlanJson, formatPlanMarkdown, formatPlanText } from "../plan/format-plan.js";
 import type { Plan } from "../plan/plan-types.js";
+import { registerImportCommand } from "./import-command.js";
 import { applyPlan, driftOf, loadPlan, planAgainst, readLiveStates, type RolloutOptions } from "./rollout.js";
 
 /** Where the CLI writes and what it may read: injected so tests run it in-process. */
@@ -222,6 +223,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         code = EXIT_INVALID;
       }
     });
+
+  registerImportCommand(program, io, (c) => void (code = c));
 
   try {
     await program.parseAsync(argv, { from: "user" });

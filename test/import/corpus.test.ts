@@ -1,0 +1,173 @@
+/**
+ * Acceptance: the 25 sample configurations keepalived's authors ship (../shared/corpus,
+ * read-only). For each one:
+ * - import it (includes relative to the sample) and get exactly the findings listed below
+ *   (`keyword@line`: what is not imported, or imported with a change; docs/import.md says why);
+ * - the spec passes parseSpec and validate without errors, and compiles;
+ * - the rendered keepalived.conf is structurally the original (compare-keepalived-conf.ts:
+ *   aliases, defaults, address forms and order normalised, reported nodes left out), up to
+ *   the differences listed below, each a known limit of the spec;
+ * - the YAML spec file the CLI writes loads back into the same model;
+ * - the real `keepalived -t -e` accepts OUR rendered config: rc 0, empty stderr (skipped
+ *   loudly without root/keepalived/ip netns; a failure under CI=true or IPVS_LAB=required).
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { compile, compileText } from "../../src/compile.js";
+import { compareKeepalivedConfs } from "../../src/import/compare-keepalived-conf.js";
+import { formatSpecYaml } from "../../src/import/format-spec.js";
+import { findingKey } from "../../src/import/import-findings.js";
+import { importKeepalivedConf } from "../../src/import/import-keepalived-conf.js";
+import { parseKeepalivedConf } from "../../src/import/parse-keepalived-conf.js";
+import { formatIssues, hasErrors } from "../../src/issues.js";
+import { parseSpec } from "../../src/schema/parse-spec.js";
+import { validate } from "../../src/validate/validate.js";
+import { checkDirector, keepalivedSkip } from "../support/keepalived-check.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CORPUS = process.env["KEEPALIVED_CORPUS"] ?? join(ROOT, "..", "shared", "corpus", "keepalived-samples");
+
+const EMAIL = (first: number) => [
+  `notification_email@${first}`, `notification_email_from@${first + 3}`, `smtp_server@${first + 4}`, `smtp_connect_timeout@${first + 5}`,
+];
+
+/** What each sample loses or changes on import (`keyword@line`), and how the rendered config differs. */
+const EXPECTED: Record<string, { unsupported: string[]; differences?: string[] }> = {
+  "HTTP_GET.port": { unsupported: EMAIL(4) },
+  "IPv6": { unsupported: ["virtual_server_group@7"] },
+  "PING_CHECK": { unsupported: EMAIL(5) },
+  "SMTP_CHECK": {
+    unsupported: [...EMAIL(16), "SMTP_CHECK@58", "SMTP_CHECK@89"],
+    // the spec's pools share one list of checks: the servers whose checkers differ get the first server's
+    differences: [
+      "virtual_server tcp/192.168.200.100:25 > real_server 172.16.1.11:25 > checkers:  != SMTP_CHECK bindto=- connect_ip=172.16.1.11 connect_port=25 connect_timeout=30 delay_before_retry=5 delay_loop=60 retry=2 warmup=- helo_name=foo.bar.com",
+      "virtual_server tcp/192.168.200.100:25 > real_server 172.16.1.12:25 > checkers:  != SMTP_CHECK bindto=- connect_ip=172.16.1.12 connect_port=25 connect_timeout=30 delay_before_retry=5 delay_loop=60 retry=2 warmup=- helo_name=foo.bar.com",
+    ],
+  },
+  "SSL_GET": { unsupported: [...EMAIL(4), "state@14"] },
+  "UDP_CHECK": { unsupported: EMAIL(5) },
+  "conditional_conf": {
+    unsupported: ["@high@3", "@low@4", "vrrp_script@6", "@high@7", "@low@8", "@high@19", "@low@20", "use_vmac@23", "check_VI_0@25"],
+  },
+  "fwmark": { unsupported: ["protocol@12"] },
+  "inhibit": { unsupported: EMAIL(4) },
+  "misc_check": { unsupported: EMAIL(5) },
+  "misc_check_arg": { unsupported: EMAIL(4) },
+  "quorum": { unsupported: [] },
+  "sample": { unsupported: EMAIL(4) },
+  "status_code": { unsupported: EMAIL(5) },
+  "track_interface": { unsupported: ["static_routes@7", "192.168.200.17@25", "192.168.200.18@26", "virtual_routes@28"] },
+  "virtual_server_group": {
+    unsupported: [...EMAIL(4), "192.168.200.3-10@17", "virtual_server@22", "real_server@29"],
+  },
+  "virtualhost": { unsupported: EMAIL(4) },
+  "vrrp": {
+    unsupported: [
+      ...EMAIL(4), "vrrp_instance@13", "garp_master_delay@16", "smtp_alert@17", "192.168.200.18@32", "vrrp_instance@36", "smtp_alert@38",
+      "vrrp_instance@49", "smtp_alert@52", "vrrp_instance@67", "smtp_alert@69",
+    ],
+    // the spec joins every VRRP instance into one sync group
+    differences: ["vrrp_sync_group: (absent) != SG_IPVS: VI_1 VI_2 VI_3 VI_4"],
+  },
+  "vrrp.localcheck": {
+    unsupported: [
+      "vrrp_script@11", "vrrp_script@19", "vrrp_script@24", "vrrp_script@30", "vrrp_script@36",
+      "vrrp_instance@42", "eth1@51", "eth2@52", "chk_sshd@56", "chk_haproxy@57", "chk_http_port@58", "chk_https_port@59", "chk_smtp_port@60",
+      "vrrp_instance@64", "eth0@73", "eth2@74", "chk_haproxy@78", "chk_http_port@79", "chk_https_port@80", "chk_smtp_port@81",
+      "vrrp_instance@85", "vrrp_instance@94", "vrrp_instance@103", "vrrp_instance@114", "vrrp_instance@124", "vrrp_instance@134", "vrrp_instance@144",
+    ],
+    differences: ["vrrp_sync_group: (absent) != SG_IPVS: VI_1 VI_2 VI_3 VI_4 VI_5 VI_6 VI_7 VI_8 VI_9"],
+  },
+  "vrrp.lvs_syncd": {
+    unsupported: ["vrrp_sync_group@3", "VI_2@4", "VI_3@5", "vrrp_instance@8", "vrrp_instance@26", "vrrp_instance@38"],
+    differences: ["vrrp_sync_group: (absent) != SG_IPVS: VI_1 VI_2 VI_3"],
+  },
+  "vrrp.routes": { unsupported: ["static_routes@7", "192.168.200.17@22", "192.168.200.18@23", "virtual_routes@25"] },
+  "vrrp.rules": { unsupported: ["static_rules@9", "192.168.200.17@21", "192.168.200.18@22", "virtual_rules@24"] },
+  "vrrp.scripts": {
+    unsupported: ["notify_backup@11", "notify_master@12", "notify_fault@13", "vrrp_instance@16", "smtp_alert@19", "notify_backup@32", "notify_master@33", "notify_fault@34"],
+    differences: ["vrrp_sync_group: G1: VI_2 VI_3 != G1: VI_1 VI_2 VI_3"],
+  },
+  "vrrp.static_ipaddress": { unsupported: ["static_ipaddress@7", "virtual_routes@21"] },
+  "vrrp.sync": {
+    unsupported: ["notify_backup@13", "notify_master@14", "notify_fault@15", "vrrp_sync_group@18"],
+    differences: ["vrrp_sync_group: G1: VI_1 VI_2 VI_5 VI_6 VI_7 VI_8 VI_9 | G2: VI_3 VI_4 != G1: VI_1 VI_2 VI_3 VI_4 VI_5 VI_6 VI_7 VI_8 VI_9"],
+  },
+};
+
+const available = existsSync(CORPUS);
+if (!available) console.warn(`\n*** SKIPPING the keepalived corpus: ${CORPUS} is missing (set KEEPALIVED_CORPUS) ***\n`);
+if (!available && (process.env["CI"] === "true" || process.env["IPVS_LAB"] === "required")) {
+  throw new Error(`the keepalived corpus is required here but ${CORPUS} is missing`);
+}
+const SAMPLES = available ? readdirSync(CORPUS).filter((f) => f.startsWith("keepalived.conf.")).sort() : [];
+const skipBinary = await keepalivedSkip();
+
+const readInclude = (p: string) => {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+
+describe("keepalived's sample configurations", { skip: available ? false : `${CORPUS} is missing` }, () => {
+  test("the corpus has the 25 samples the table lists", () => {
+    assert.deepEqual(SAMPLES.map((f) => f.slice("keepalived.conf.".length)), Object.keys(EXPECTED).sort());
+    assert.equal(SAMPLES.length, 25);
+  });
+
+  for (const file of SAMPLES) {
+    const name = file.slice("keepalived.conf.".length);
+    const expected = EXPECTED[name] ?? { unsupported: ["(sample missing from the table)"] };
+    const path = join(CORPUS, file);
+    const result = importKeepalivedConf(readFileSync(path, "utf8"), path, { readInclude });
+    const compiled = compile(result.spec);
+
+    describe(name, () => {
+      test("imports with exactly the expected findings, into a valid spec", () => {
+        assert.deepEqual(result.findings.map((f) => findingKey(f)), expected.unsupported);
+        for (const f of result.findings) {
+          assert.equal(f.code, "unsupported-construct");
+          assert.equal(f.severity, "warning");
+          assert.equal(f.location?.file, path);
+        }
+        assert.ok(!hasErrors(result.specIssues), formatIssues(result.specIssues));
+        const parsed = parseSpec(result.spec);
+        assert.ok(parsed.ok, formatIssues(parsed.issues));
+        assert.ok(!hasErrors(validate(parsed.spec)), formatIssues(validate(parsed.spec)));
+        assert.ok(compiled.ok, formatIssues(compiled.issues));
+      });
+      if (!compiled.ok) return;
+      const { model } = compiled.output;
+
+      test("renders a keepalived.conf structurally equal to the original", () => {
+        assert.equal(compiled.output.directors.length, 1);
+        const d = compiled.output.directors[0]!;
+        const secrets = new Map(d.secretFiles.map((s) => [s.path, s.content]));
+        const rendered = parseKeepalivedConf(d.keepalivedConf, join(dirname(path), "rendered.conf"), { readInclude: (p) => secrets.get(p) });
+        assert.deepEqual(rendered.issues, []);
+        assert.deepEqual(compareKeepalivedConfs(result.tree, rendered.nodes, { ignore: result.dropped }), expected.differences ?? []);
+      });
+
+      test("the spec file written for it loads back into the same model", () => {
+        const yaml = formatSpecYaml(result.spec, { schema: "../schema/ipvs-spec.schema.json", header: ["imported"], notes: result.notes });
+        const again = compileText(yaml, `${name}.yaml`);
+        assert.ok(again.ok, formatIssues(again.issues));
+        assert.deepEqual(again.output.model, model);
+      });
+
+      test("keepalived -t -e accepts our rendered config", { skip: skipBinary }, async () => {
+        for (const director of model.directors) {
+          const r = await checkDirector(model, director);
+          const context = `keepalived -t -e for ${name}: rc ${r.code}\n--- stderr\n${r.stderr}\n--- config\n${r.conf}`;
+          assert.equal(r.code, 0, context);
+          assert.equal(r.stderr, "", context);
+        }
+      });
+    });
+  }
+});
