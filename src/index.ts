@@ -23,3 +23,8 @@ export { renderKeepalivedConf } from "./render/render-keepalived-conf.js";
 export { renderSysctlConf } from "./render/render-sysctl-conf.js";
 export { renderVrrpAuthFiles } from "./render/render-vrrp-auth.js";
 export { parseIpvsadmSave } from "./state/parse-ipvsadm-save.js";
+export { APPLY_SCRIPT, READ_STATE_SCRIPT, STATE_DIR } from "./apply-script/scripts.sh.js";
+export {
+  stageConverge, convergeCommand, APPLY_SCRIPT_PATH,
+  type ConvergeInputs, type StagedConverge, type StagedFile,
+} from "./apply-script/stage-files.js";

@@ -37,9 +37,8 @@ export async function runStagedApply(
 ): Promise<ApplyOutcome> {
   let session = await SshSession.connect(target);
   try {
-    for (const f of staged.files) {
-      await session.writeFile(f.path, f.content, f.secret ? 0o600 : f.path.endsWith(".sh") ? 0o755 : 0o644);
-    }
+    // one round trip for all files (one exec per file cost seconds on a slow director)
+    await session.writeFiles(staged.files.map((f) => ({ path: f.path, content: f.content, mode: f.secret ? 0o600 : f.path.endsWith(".sh") ? 0o755 : 0o644 })));
     let log = "";
     const collect = (s: string) => { log += s; onLog(s); };
     try {

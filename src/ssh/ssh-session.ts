@@ -109,6 +109,27 @@ export class SshSession {
     if (r.code !== 0) throw new Error(`ssh: could not write ${path}: ${r.stderr.trim()}`);
   }
 
+  /**
+   * Writes several files in one round trip: one `sh` reads a script on stdin that writes each
+   * file with the `printf` builtin (contents never appear in a command line or a process
+   * argument list), sets the modes, then renames each into place atomically.
+   */
+  async writeFiles(files: readonly { path: string; content: string; mode: number }[]): Promise<void> {
+    if (files.length === 0) return;
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    // a temporary name per writer ($$): two applies uploading at once never rename each other's half-written file
+    const tmp = (path: string) => `${q(path)}.ipvsc-tmp.$$`;
+    const dirs = [...new Set(files.map((f) => f.path.replace(/\/[^/]+$/, "") || "/"))];
+    const script = ["set -e", "umask 077", `mkdir -p ${dirs.map(q).join(" ")}`];
+    for (const f of files) script.push(`printf '%s' ${q(f.content)} > ${tmp(f.path)}`);
+    for (const mode of [...new Set(files.map((f) => f.mode))]) {
+      script.push(`chmod ${mode.toString(8)} ${files.filter((f) => f.mode === mode).map((f) => tmp(f.path)).join(" ")}`);
+    }
+    for (const f of files) script.push(`mv -f ${tmp(f.path)} ${q(f.path)}`);
+    const r = await this.exec("sh", { stdin: `${script.join("\n")}\n` });
+    if (r.code !== 0) throw new Error(`ssh: could not write ${files.length} file(s): ${r.stderr.trim()}`);
+  }
+
   close(): void {
     this.client.end();
   }

@@ -1,0 +1,20 @@
+/**
+ * pulumi-ipvs/components: Pulumi components for Linux IPVS load balancers. Typed building
+ * blocks (scheduler, forwarding, healthCheck) make invalid combinations compile errors;
+ * IpvsCluster compiles the spec with the core's compile() and pushes it with
+ * @pulumi/command, one director at a time.
+ */
+export { scheduler, type Scheduler, type HashSchedulerOptions } from "./schedulers.js";
+export { forwarding, type Forwarding, type TunnelOptions, type IpipTunnel, type GueTunnel, type GreTunnel } from "./forwarding.js";
+export {
+  healthCheck, type HealthCheck, type HttpCheckOptions, type HttpsCheckOptions, type HttpPathOptions, type HttpUrlsOptions,
+} from "./health-checks.js";
+export type {
+  IpvsClusterArgs, DirectorArgs, ServiceArgs, TcpServiceArgs, UdpServiceArgs, SctpServiceArgs, FwmarkServiceArgs,
+  PoolArgs, RealServerArgs, PersistenceArgs, SshArgs, SshDefaults, VrrpArgs, VrrpInstanceArgs, VrrpOverrideArgs,
+} from "./cluster-args.js";
+export { IpvsCluster, defaultOwner } from "./ipvs-cluster.js";
+export {
+  IpvsDirector, stageDirector, summarizeDirector,
+  type IpvsDirectorArgs, type SecretFile, type StageDirectorOptions, type RolloutPosition,
+} from "./ipvs-director.js";

@@ -1,0 +1,110 @@
+/**
+ * IpvsCluster: a whole spec (directors, services, VRRP) as one component. It compiles the
+ * spec with the same compile() the CLI uses, fails with every issue at once when the spec
+ * is invalid, and creates one {@link IpvsDirector} per director, chained so the rollout
+ * goes one director at a time, the last-listed first and the first (the preferred VRRP
+ * master) last; a failing director stops the rollout before the next one.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Name, compile, formatIssues, type CompileOutput, type Issue } from "../src/index.js";
+import {
+  PASSWORD_PLACEHOLDER, passwordSlots, specOf, type IpvsClusterArgs, type SshArgs,
+} from "./cluster-args.js";
+import { IpvsDirector, type SecretFile } from "./ipvs-director.js";
+
+/** `<project>.<stack>.<name>`, reduced to the name grammar of ownership records. */
+export function defaultOwner(name: string): string {
+  const raw = `${pulumi.getProject()}.${pulumi.getStack()}.${name}`.replace(/[^A-Za-z0-9_.-]/g, "-");
+  return (/^[A-Za-z]/.test(raw) ? raw : `p${raw}`).slice(0, 63);
+}
+
+function issuesError(name: string, issues: readonly Issue[], parent: pulumi.Resource): pulumi.ResourceError {
+  const errors = issues.filter((i) => i.severity === "error").length;
+  return new pulumi.ResourceError(`IpvsCluster ${name}: the spec has ${errors} error${errors === 1 ? "" : "s"}:\n${formatIssues(issues)}`, parent);
+}
+
+/** A load-balancing cluster of Linux IPVS directors. */
+export class IpvsCluster extends pulumi.ComponentResource {
+  /** the whole desired table in `ipvsadm -R` form: the file to review */
+  public readonly ipvsadmRules: pulumi.Output<string>;
+  public readonly sysctlConf: pulumi.Output<string>;
+  /** the directors in spec order */
+  public readonly directors: IpvsDirector[];
+  /** director names in the order they are rolled out */
+  public readonly rolloutOrder: pulumi.Output<string[]>;
+  /** every director's summary, in rollout order */
+  public readonly planSummary: pulumi.Output<string>;
+  /** compile warnings, formatted (also logged on the component) */
+  public readonly warnings: pulumi.Output<string[]>;
+  /** the ownership record name on the directors */
+  public readonly owner: string;
+
+  constructor(name: string, args: IpvsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ipvs:index:IpvsCluster", name, {}, opts);
+    const slots = passwordSlots(args);
+    // structure and plain files: every password replaced by a placeholder
+    const structural = compile(specOf(args, () => PASSWORD_PLACEHOLDER));
+    if (!structural.ok) throw issuesError(name, structural.issues, this);
+    const compiled = structural.output;
+
+    // the secret include files need the real passwords, which may be Outputs (config secrets)
+    const plainPasswords = slots.every((s) => typeof s.input === "string");
+    const realCompile = (values: readonly string[]): CompileOutput => {
+      const r = compile(specOf(args, (i) => values[i]!));
+      if (!r.ok) throw issuesError(name, r.issues, this);
+      return r.output;
+    };
+    let secretsOf: (director: string) => pulumi.Output<SecretFile[]>;
+    if (plainPasswords) {
+      // plain passwords are checked now, with the rest of the spec
+      const real = realCompile(slots.map((s) => s.input as string));
+      secretsOf = (d) => pulumi.secret(real.directors.find((x) => x.name === d)!.secretFiles);
+    } else {
+      const real = pulumi.all(slots.map((s) => s.input)).apply((values) => realCompile(values));
+      secretsOf = (d) => pulumi.secret(real.apply((r) => r.directors.find((x) => x.name === d)!.secretFiles));
+    }
+
+    const warnings = structural.issues.filter((i) => i.severity === "warning");
+    if (warnings.length > 0) pulumi.log.warn(formatIssues(warnings), this);
+
+    this.owner = args.owner ?? defaultOwner(name);
+    if (!Name.safeParse(this.owner).success) {
+      // it names a file and a directory on the directors and is sourced by their shell
+      throw new pulumi.ResourceError(`IpvsCluster ${name}: owner "${this.owner}" must be a name: a letter, then up to 62 letters, digits, '_', '.' or '-'`, this);
+    }
+    const order = [...compiled.model.directors].sort((a, b) => b.order - a.order).map((d) => d.name);
+    const byName = new Map<string, IpvsDirector>();
+    let previous: IpvsDirector | undefined;
+    order.forEach((directorName, i) => {
+      const d = args.directors.find((x) => x.name === directorName)!;
+      const ssh: SshArgs | undefined = d.ssh ? { ...args.ssh, ...d.ssh } : undefined;
+      const child: IpvsDirector = new IpvsDirector(`${name}-${directorName}`, {
+        compiled,
+        director: directorName,
+        secretFiles: secretsOf(directorName),
+        ...(ssh ? { ssh } : {}),
+        owner: this.owner,
+        ...(args.drainTimeoutSeconds !== undefined ? { drainTimeoutSeconds: args.drainTimeoutSeconds } : {}),
+        ...(previous?.converge ? { after: [previous.converge] } : {}),
+        rollout: { step: i + 1, of: order.length },
+        ...(args.showApplyLog !== undefined ? { showApplyLog: args.showApplyLog } : {}),
+      }, { parent: this });
+      byName.set(directorName, child);
+      if (child.converge) previous = child;
+    });
+
+    this.directors = compiled.model.directors.map((d) => byName.get(d.name)!);
+    this.ipvsadmRules = pulumi.output(compiled.ipvsadmRules);
+    this.sysctlConf = pulumi.output(compiled.sysctlConf);
+    this.rolloutOrder = pulumi.output(order);
+    this.planSummary = pulumi.all(order.map((n) => byName.get(n)!.planSummary)).apply((texts) => texts.join(""));
+    this.warnings = pulumi.output(warnings.map((w) => formatIssues([w])));
+    this.registerOutputs({
+      ipvsadmRules: this.ipvsadmRules,
+      sysctlConf: this.sysctlConf,
+      rolloutOrder: this.rolloutOrder,
+      planSummary: this.planSummary,
+      warnings: this.warnings,
+    });
+  }
+}
