@@ -1,7 +1,7 @@
 /** plan, apply and drift over SSH: the CLI's side of src/plan and src/apply-script. */
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
-import { stageApply } from "../apply-script/stage-files.js";
+import { stageApply, type StagedApply } from "../apply-script/stage-files.js";
 import type { CompileOutput } from "../compile.js";
 import type { DirectorModel } from "../model/model.js";
 import { computePlan } from "../plan/plan.js";
@@ -55,12 +55,19 @@ export function planAgainst(output: CompileOutput, lives: Map<string, LiveState>
   return computePlan(output.model, confs, lives, { owner: opts.owner, prune: opts.prune });
 }
 
-/** Applies a plan director by director in its order, stopping at the first failure. */
+/** Runs one staged apply on one director (runStagedApply over SSH; tests pass a fake). */
+export type StagedApplyRunner = (target: SshTargetConfig, staged: StagedApply, onLog: (text: string) => void) => Promise<ApplyOutcome>;
+
+/**
+ * Applies a plan director by director in its order (backups first, the master last), one
+ * at a time, stopping at the first failure: the directors after it are not touched.
+ */
 export async function applyPlan(
   output: CompileOutput,
   plan: Plan,
   opts: RolloutOptions,
   report: (director: string, text: string) => void,
+  run: StagedApplyRunner = runStagedApply,
 ): Promise<{ director: string; outcome: ApplyOutcome }[]> {
   const results: { director: string; outcome: ApplyOutcome }[] = [];
   for (const dp of plan.directors) {
@@ -83,7 +90,7 @@ export async function applyPlan(
       keepalivedConfigDir: output.model.keepalived.configDir,
       drainTimeoutSeconds: opts.drainTimeoutSeconds,
     });
-    const outcome = await runStagedApply(sshTargetOf(d, opts), staged, (s) => report(dp.director, s));
+    const outcome = await run(sshTargetOf(d, opts), staged, (s) => report(dp.director, s));
     results.push({ director: dp.director, outcome });
     if (outcome.code !== 0) break;
   }

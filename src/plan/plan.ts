@@ -1,13 +1,28 @@
 /** Plans a whole spec: one DirectorPlan per director, in HA-safe rollout order. */
+import { canonicalAddress } from "../model/addresses.js";
 import type { DirectorModel, Model } from "../model/model.js";
 import type { LiveState } from "../state/live-state.js";
 import { planDirector, type PlanOptions } from "./compute-plan.js";
 import type { Plan } from "./plan-types.js";
 
-/** True when the director holds one of its VRRP instances' VIPs: it is the current master. */
+/** `192.0.2.10/32` -> `192.0.2.10`, canonical; the text itself when it does not parse. */
+function addressPart(text: string): string {
+  const address = text.split("/")[0] ?? "";
+  try {
+    return canonicalAddress(address);
+  } catch {
+    return address;
+  }
+}
+
+/**
+ * True when the director holds one of its VRRP instances' VIPs (advertised or excluded):
+ * it is the current master. Addresses are compared without their prefix length, in
+ * canonical form, whatever prefix the live address carries.
+ */
 export function holdsVips(director: DirectorModel, live: LiveState): boolean {
-  const vips = new Set(director.vrrpInstances.flatMap((i) => i.vips));
-  return live.addresses.some((a) => vips.has(a.address));
+  const vips = new Set(director.vrrpInstances.flatMap((i) => [...i.vips, ...i.excludedVips]).map(addressPart));
+  return live.addresses.some((a) => vips.has(addressPart(a.address)));
 }
 
 /**

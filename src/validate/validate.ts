@@ -8,6 +8,7 @@ import { error, type Issue } from "../issues.js";
 import type { ParsedSpec } from "../schema/spec-schema.js";
 import { validateDirectors } from "./validate-directors.js";
 import { validateHa } from "./validate-ha.js";
+import { validateHaPairs } from "./validate-ha-pairs.js";
 import { validateHealthChecks } from "./validate-health-checks.js";
 import { validateKeepalivedCompat } from "./validate-keepalived-compat.js";
 import { validateRealServers } from "./validate-real-servers.js";
@@ -26,6 +27,7 @@ export const RULE_FAMILIES: ReadonlyArray<readonly [string, RuleFamily]> = [
   ["health checks", validateHealthChecks],
   ["vrrp", validateVrrp],
   ["ha", validateHa],
+  ["ha pairs", validateHaPairs],
   ["keepalived compatibility", validateKeepalivedCompat],
 ];
 

@@ -29,7 +29,7 @@ MODULES_REQUIRED=(crc32c_generic virtio_pci virtio_net virtio_rng
   ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
   ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_pe_sip
   veth dummy tunnel4 tunnel6 ipip ip6_tunnel gre ip_gre)
-MODULES_OPTIONAL=(ip_vs_twos fou fou6 ip6_gre)
+MODULES_OPTIONAL=(ip_vs_twos fou fou6 ip6_gre macvlan)
 
 log() { echo "lab-setup: $*" >&2; }
 die() { echo "lab-setup: error: $*" >&2; exit 1; }

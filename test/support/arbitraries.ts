@@ -307,7 +307,13 @@ export function arbSpecCase(opts: TableOptions = {}): fc.Arbitrary<SpecCase> {
           services: services.map((svc, i) => serviceInput(svc, i, styles[i]!)),
         };
         if (vrrp) {
-          const vips = [...new Set(services.flatMap((s) => (s.key.kind === "addr" && s.family === "inet" ? [s.key.address] : [])))];
+          // a VIP moves to every director, so an address some director does not carry stays
+          // out of the instance (validate-ha-pairs: a VIP service on only some directors)
+          const partial = new Set(services.flatMap((s, i) => {
+            const on = styles[i]!.directors;
+            return s.key.kind === "addr" && on !== undefined && on.length < names.length ? [s.key.address] : [];
+          }));
+          const vips = [...new Set(services.flatMap((s) => (s.key.kind === "addr" && s.family === "inet" && !partial.has(s.key.address) ? [s.key.address] : [])))];
           spec.vrrp = {
             instances: [{ name: "VI_1", interface: "eth0", virtualRouterId: vrid, vips: vips.length > 0 ? vips.map((v) => `${v}/32`) : ["203.0.113.254/32"] }],
           };

@@ -97,6 +97,7 @@ describe("ipvsc validate", () => {
     "dr-mh-persistence.yaml": "1 service (1 applier-owned, 0 keepalived-owned), 3 real servers, 1 director",
     "fwmark-ports.yaml": "1 service (0 applier-owned, 1 keepalived-owned), 2 real servers, 1 director",
     "ha-pair.yaml": "2 services (1 applier-owned, 1 keepalived-owned), 4 real servers, 2 directors, 1 VRRP instance",
+    "ha-stateless.yaml": "2 services (1 applier-owned, 1 keepalived-owned), 5 real servers, 2 directors",
     "ipv6-service.yaml": "2 services (2 applier-owned, 0 keepalived-owned), 4 real servers, 1 director",
     "nat-web.yaml": "1 service (0 applier-owned, 1 keepalived-owned), 3 real servers, 1 director",
     "udp-dns.yaml": "2 services (1 applier-owned, 1 keepalived-owned), 4 real servers, 1 director",
