@@ -98,6 +98,17 @@ function flagHint(scheduler: SchedulerName, flag: SchedulerFlag): string {
 
 function checkScheduler(spec: ParsedSpec, s: ServiceSpec, i: number, out: IssueCollector): void {
   s.schedulerFlags.forEach((flag, k) => {
+    if (flag === "flag-3" && (s.scheduler === "sh" || s.scheduler === "mh")) {
+      // verified on a real director: `-S -n` drops it (or prints a bare -b that -R rejects),
+      // so the flag would be invisible to plans and drift detection
+      out.error(
+        "scheduler-flag-mismatch",
+        ["services", i, "schedulerFlags", k],
+        `scheduler flag "flag-3" on ${describeService(s)}: ipvsadm lists ${s.scheduler} flags only by their ${s.scheduler}- names, so flag-3 could never be read back, planned or checked for drift`,
+        `remove it; ${s.scheduler} uses ${s.scheduler}-fallback and ${s.scheduler}-port`,
+      );
+      return;
+    }
     const owner = flag.startsWith("sh-") ? "sh" : flag.startsWith("mh-") ? "mh" : undefined;
     if (owner === undefined || owner === s.scheduler) return;
     out.error(

@@ -185,6 +185,12 @@ export const CASES: InvalidCase[] = [
     message: 'scheduler flag "sh-port" belongs to the sh scheduler', hint: "remove it",
   },
   {
+    name: "flag-3 on an mh service (ipvsadm cannot list it)",
+    mutate: (s) => { svc(s, 2).schedulerFlags = ["mh-fallback", "flag-3"]; },
+    stage: "validate", code: "scheduler-flag-mismatch", path: "services[2].schedulerFlags[1]",
+    message: "flag-3 could never be read back", hint: "remove it",
+  },
+  {
     name: "sh flag on an mh service",
     mutate: (s) => { svc(s, 2).schedulerFlags = ["sh-fallback", "mh-port"]; },
     stage: "validate", code: "scheduler-flag-mismatch", path: "services[2].schedulerFlags[0]",
