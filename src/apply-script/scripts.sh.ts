@@ -468,18 +468,21 @@ worker() {
 }
 
 follow() {
-  # wait for the worker's result, printing its log as it grows
-  shown=0
+  # wait for the worker's result, printing its log as it grows. Shell builtins only, apart
+  # from sleep: a poll that ran wc and sed took more CPU than the worker on a small director
+  while [ ! -f "$D/log" ] && [ ! -f "$D/result" ]; do sleep 0.1; done
+  : >> "$D/log" && exec 3< "$D/log" || exit 12
+  part=""
   while :; do
-    if [ -f "$D/log" ]; then
-      lines=$(wc -l < "$D/log")
-      if [ "$lines" -gt "$shown" ]; then sed -n "$((shown + 1)),$lines"p "$D/log"; shown=$lines; fi
-    fi
-    if [ -f "$D/result" ]; then
-      sleep 0.2
-      lines=$(wc -l < "$D/log")
-      [ "$lines" -gt "$shown" ] && sed -n "$((shown + 1)),$lines"p "$D/log"
-      exit "$(cat "$D/result")"
+    fin=no
+    [ -f "$D/result" ] && { fin=yes; sleep 0.2; }
+    # read returns false at the end of the file, with a line not yet finished in $line
+    while IFS= read -r line <&3; do printf '%s%s\n' "$part" "$line"; part=""; done
+    part="$part$line"
+    if [ "$fin" = yes ]; then
+      [ -n "$part" ] && printf '%s\n' "$part"
+      read -r rc < "$D/result"
+      exit "$rc"
     fi
     sleep 0.3
   done
