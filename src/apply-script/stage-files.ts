@@ -2,7 +2,14 @@
  * The files an apply stages on a director, and the one command that runs it. Pure: the CLI
  * uploads them over SSH, the Pulumi components with remote.CopyToRemote.
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
+
+let salt: Buffer | undefined;
+/** A per-process random key: run directories stay stable within a process, secrets unguessable. */
+function secretSalt(): Buffer {
+  salt ??= randomBytes(32);
+  return salt;
+}
 import type { DirectorModel } from "../model/model.js";
 import { serviceKeyString } from "../model/service-key.js";
 import type { DirectorPlan } from "../plan/plan-types.js";
@@ -69,7 +76,11 @@ export function stageApply(input: StageInputs): StagedApply {
     for (const s of input.secretFiles) named.push([`secrets/${s.path.split("/").pop()!}`, s.content, true]);
   }
   const hash = createHash("sha256");
-  for (const [name, content] of named) hash.update(`${name}\0${content}\0`);
+  for (const [name, content, secret] of named) {
+    // a VRRP password is short enough to guess from a hash of it, and the directory name
+    // shows in command lines: secrets enter only through an HMAC under a key that is never shown
+    hash.update(`${name}\0${secret ? createHmac("sha256", secretSalt()).update(content).digest("hex") : content}\0`);
+  }
   const dir = `${STATE_DIR}/runs/${plan.owner}-${hash.digest("hex").slice(0, 16)}`;
   for (const [name, content, secret] of named) body.push({ content, secret, ...{ path: `${dir}/${name}` } } as StagedFile);
   const files: StagedFile[] = [

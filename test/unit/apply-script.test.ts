@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { APPLY_SCRIPT, READ_STATE_SCRIPT } from "../../src/apply-script/scripts.sh.js";
 import { stageApply, type StageInputs } from "../../src/apply-script/stage-files.js";
@@ -48,6 +49,18 @@ describe("the director scripts", () => {
     assert.deepEqual(secret.map((f) => f.path), [`${s.dir}/secrets/vrrp-auth-VI_1.conf`]);
     for (const f of s.files.filter((x) => !x.secret)) assert.ok(!f.content.includes("Zq8pW2xy"), f.path);
     assert.ok(!s.command.includes("Zq8pW2xy") && !s.waitCommand.includes("Zq8pW2xy"));
+  });
+
+  test("the run directory changes with a password but cannot be recomputed from a guessed one", () => {
+    const a = stageApply(inputs);
+    const b = stageApply({ ...inputs, secretFiles: [{ path: "/etc/keepalived/vrrp-auth-VI_1.conf", content: "auth_pass Other123\n" }] });
+    assert.notEqual(a.dir, b.dir);
+    // what an attacker could compute from the staged plain files plus a guessed password
+    const guess = createHash("sha256");
+    for (const f of a.files.filter((x) => x.path.startsWith(`${a.dir}/`))) {
+      guess.update(`${f.path.slice(a.dir.length + 1)}\0${f.content}\0`);
+    }
+    assert.ok(!a.dir.endsWith(guess.digest("hex").slice(0, 16)));
   });
 
   test("the drain list keeps IPv6 fwmark selectors whole", () => {
