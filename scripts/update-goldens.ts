@@ -11,11 +11,12 @@
  *   names:    only those examples (e.g. `nat-web ha-pair`)
  * Nothing is written unless every selected example compiles.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildFiles, compileText, type BuildFile } from "../src/compile.js";
 import { formatIssues } from "../src/issues.js";
+import { listFiles } from "../test/support/list-files.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EXAMPLES_DIR = join(ROOT, "examples");
@@ -26,20 +27,6 @@ function exampleNames(): string[] {
   return readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -".yaml".length)).sort();
 }
 
-/** Relative (posix) paths of every file under `dir`, sorted. */
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d)) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else out.push(relative(dir, path).split(sep).join("/"));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 /** "new", "unchanged" or "changed" for the golden dir of one example, before rewriting it. */
 function compareWithGolden(dir: string, files: BuildFile[]): string {

@@ -9,13 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import { buildFiles, compile, compileText, type BuildFile, type CompileResult } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
+import { listFiles } from "../support/list-files.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const GOLDEN_DIR = join(ROOT, "test", "golden");
@@ -37,19 +38,6 @@ function compileExample(name: string): Extract<CompileResult, { ok: true }> {
   return result;
 }
 
-/** Relative (posix) paths of every file under `dir`, sorted. */
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d)) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else out.push(relative(dir, path).split(sep).join("/"));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 /** Path -> content, for comparing whole builds. */
 function asMap(files: BuildFile[]): Map<string, string> {
