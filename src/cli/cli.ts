@@ -146,83 +146,74 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return result.output;
   };
 
+  /** compile the spec, then run `body` against the directors; any failure is reported, never thrown */
+  type RolloutFlags = Parameters<typeof rolloutOptions>[0] & Record<string, string | boolean | string[] | undefined>;
+  const rolloutAction = (name: string, body: (output: CompileOutput, opts: RolloutOptions, o: RolloutFlags) => Promise<number>) =>
+    async (spec: string, o: RolloutFlags): Promise<void> => {
+      const output = await compiled(spec);
+      if (!output) return void (code = EXIT_INVALID);
+      try {
+        code = await body(output, rolloutOptions(o), o);
+      } catch (e) {
+        io.err(`ipvsc ${name}: ${(e as Error).message}\n`);
+        code = EXIT_INVALID;
+      }
+    };
+
   withRolloutOptions(program.command("plan"))
     .description("show what a rollout would change on each director, read from the live kernel")
     .argument("<spec>", "spec file")
     .option("-f, --format <format>", "text, json or markdown", "text")
     .option("-o, --out <file>", "also save the plan as JSON (for apply --plan)")
-    .action(async (spec: string, o) => {
-      const output = await compiled(spec);
-      if (!output) return void (code = EXIT_INVALID);
-      try {
-        const opts = rolloutOptions(o);
-        const plan = planAgainst(output, await readLiveStates(output, opts), opts);
-        if (o.format === "json") io.out(formatPlanJson(plan));
-        else if (o.format === "markdown") io.out(formatPlanMarkdown(plan));
-        else io.out(formatPlanText(plan, { color: io.env.NO_COLOR === undefined && io.env.FORCE_COLOR !== undefined }));
-        if (o.out) await writeFile(resolve(io.cwd, o.out), formatPlanJson(plan));
-      } catch (e) {
-        io.err(`ipvsc plan: ${(e as Error).message}\n`);
-        code = EXIT_INVALID;
-      }
-    });
+    .action(rolloutAction("plan", async (output, opts, o) => {
+      const plan = planAgainst(output, await readLiveStates(output, opts), opts);
+      if (o.format === "json") io.out(formatPlanJson(plan));
+      else if (o.format === "markdown") io.out(formatPlanMarkdown(plan));
+      else io.out(formatPlanText(plan, { color: io.env.NO_COLOR === undefined && io.env.FORCE_COLOR !== undefined }));
+      if (typeof o.out === "string") await writeFile(resolve(io.cwd, o.out), formatPlanJson(plan));
+      return EXIT_OK;
+    }));
 
   withRolloutOptions(program.command("apply"))
     .description("roll the spec out: backups first, the master last, stopping at the first failure")
     .argument("<spec>", "spec file")
     .option("-y, --yes", "do not ask before changing anything")
     .option("--plan <file>", "apply exactly this saved plan (refused if a director changed since)")
-    .action(async (spec: string, o) => {
-      const output = await compiled(spec);
-      if (!output) return void (code = EXIT_INVALID);
-      try {
-        const opts = rolloutOptions(o);
-        let plan: Plan;
-        if (o.plan) plan = await loadPlan(resolve(io.cwd, o.plan));
-        else plan = planAgainst(output, await readLiveStates(output, opts), opts);
-        io.out(formatPlanText(plan));
-        if (plan.directors.every((d) => d.empty)) {
-          io.out("nothing to do\n");
-          return;
-        }
-        if (!o.yes) {
-          io.err("ipvsc apply: refusing to change directors without --yes (review the plan above)\n");
-          return void (code = EXIT_USAGE);
-        }
-        const results = await applyPlan(output, plan, opts, prefixLines(io));
-        for (const r of results) io.out(`${r.director}: ${r.outcome.code === 0 ? "applied" : "FAILED"}; the director is in its ${r.outcome.state.toUpperCase()} state\n`);
-        const skipped = plan.order.slice(results.length);
-        if (skipped.length > 0) io.out(`not attempted: ${skipped.join(", ")} (rollout stopped at the first failure)\n`);
-        if (results.some((r) => r.outcome.code !== 0)) code = EXIT_INVALID;
-      } catch (e) {
-        io.err(`ipvsc apply: ${(e as Error).message}\n`);
-        code = EXIT_INVALID;
+    .action(rolloutAction("apply", async (output, opts, o) => {
+      const plan: Plan = typeof o.plan === "string"
+        ? await loadPlan(resolve(io.cwd, o.plan))
+        : planAgainst(output, await readLiveStates(output, opts), opts);
+      io.out(formatPlanText(plan));
+      if (plan.directors.every((d) => d.empty)) {
+        io.out("nothing to do\n");
+        return EXIT_OK;
       }
-    });
+      if (!o.yes) {
+        io.err("ipvsc apply: refusing to change directors without --yes (review the plan above)\n");
+        return EXIT_USAGE;
+      }
+      const results = await applyPlan(output, plan, opts, prefixLines(io));
+      for (const r of results) io.out(`${r.director}: ${r.outcome.code === 0 ? "applied" : "FAILED"}; the director is in its ${r.outcome.state.toUpperCase()} state\n`);
+      const skipped = plan.order.slice(results.length);
+      if (skipped.length > 0) io.out(`not attempted: ${skipped.join(", ")} (rollout stopped at the first failure)\n`);
+      return results.some((r) => r.outcome.code !== 0) ? EXIT_INVALID : EXIT_OK;
+    }));
 
   withRolloutOptions(program.command("drift"))
     .description("compare the live directors with the spec; exit 3 when they differ")
     .argument("<spec>", "spec file")
-    .action(async (spec: string, o) => {
-      const output = await compiled(spec);
-      if (!output) return void (code = EXIT_INVALID);
-      try {
-        const opts = rolloutOptions(o);
-        const plan = planAgainst(output, await readLiveStates(output, opts), opts);
-        let drifted = false;
-        for (const dp of plan.directors) {
-          const r = driftOf(dp);
-          if (r.drift.length > 0) drifted = true;
-          io.out(`${dp.director}: ${r.drift.length === 0 ? "in sync" : `${r.drift.length} difference(s)`}\n`);
-          for (const line of r.drift) io.out(`  drift: ${line}\n`);
-          for (const line of r.health) io.out(`  health: ${line}\n`);
-        }
-        if (drifted) code = EXIT_DRIFT;
-      } catch (e) {
-        io.err(`ipvsc drift: ${(e as Error).message}\n`);
-        code = EXIT_INVALID;
+    .action(rolloutAction("drift", async (output, opts) => {
+      const plan = planAgainst(output, await readLiveStates(output, opts), opts);
+      let drifted = false;
+      for (const dp of plan.directors) {
+        const r = driftOf(dp);
+        if (r.drift.length > 0) drifted = true;
+        io.out(`${dp.director}: ${r.drift.length === 0 ? "in sync" : `${r.drift.length} difference(s)`}\n`);
+        for (const line of r.drift) io.out(`  drift: ${line}\n`);
+        for (const line of r.health) io.out(`  health: ${line}\n`);
       }
-    });
+      return drifted ? EXIT_DRIFT : EXIT_OK;
+    }));
 
   registerImportCommand(program, io, (c) => void (code = c));
 
