@@ -3,10 +3,11 @@
  * The CLI and the Pulumi components both call this and nothing else to get the artifacts.
  */
 import { hasErrors, type Issue } from "./issues.js";
-import type { DirectorModel, Model } from "./model/model.js";
+import type { DirectorModel, IpvsRealServer, IpvsService, Model } from "./model/model.js";
+import { serviceKeyString } from "./model/service-key.js";
 import { normalize } from "./model/normalize.js";
 import { renderIpvsadmRules } from "./render/render-ipvsadm-rules.js";
-import { renderKeepalivedConf } from "./render/render-keepalived-conf.js";
+import { renderKeepalivedConf, type VirtualServerBlocks } from "./render/render-keepalived-conf.js";
 import { renderSysctlConf } from "./render/render-sysctl-conf.js";
 import { renderVrrpAuthFiles } from "./render/render-vrrp-auth.js";
 import { loadSpecText, locateIssues } from "./schema/load-spec-file.js";
@@ -37,22 +38,56 @@ export type CompileResult =
   | { ok: true; output: CompileOutput; issues: Issue[] }
   | { ok: false; issues: Issue[] };
 
-function renderDirector(model: Model, director: DirectorModel): DirectorArtifacts {
+/** Equal in every field renderIpvsadmRules reads, so the two render the same text. */
+function sameRealServer(a: IpvsRealServer, b: IpvsRealServer): boolean {
+  return a.address === b.address && a.port === b.port && a.forwarding === b.forwarding && a.weight === b.weight &&
+    a.upperThreshold === b.upperThreshold && a.lowerThreshold === b.lowerThreshold &&
+    a.tunnel?.type === b.tunnel?.type && a.tunnel?.port === b.tunnel?.port && a.tunnel?.checksum === b.tunnel?.checksum;
+}
+
+function sameService(a: IpvsService, b: IpvsService): boolean {
+  if (serviceKeyString(a.key) !== serviceKeyString(b.key) || a.family !== b.family || a.scheduler !== b.scheduler) return false;
+  if (a.flags.join() !== b.flags.join() || a.onePacket !== b.onePacket || a.persistenceEngine !== b.persistenceEngine) return false;
+  if (a.persistence?.timeout !== b.persistence?.timeout || a.persistence?.prefixLength !== b.persistence?.prefixLength) return false;
+  if (a.realServers.length !== b.realServers.length) return false;
+  for (let i = 0; i < a.realServers.length; i++) if (!sameRealServer(a.realServers[i]!, b.realServers[i]!)) return false;
+  return true;
+}
+
+/** Same services in the same order, field for field. */
+function sameTable(a: readonly IpvsService[], b: readonly IpvsService[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !sameService(a[i]!, b[i]!)) return false;
+  return true;
+}
+
+/** What every director of one model can share: the whole table's text and the virtual_server blocks. */
+interface SharedRender {
+  table: IpvsService[];
+  rules: string;
+  virtualServers: VirtualServerBlocks;
+}
+
+function renderDirector(model: Model, director: DirectorModel, shared: SharedRender): DirectorArtifacts {
+  // a director carrying every service (the usual HA pair) has the whole table: same data, same text
+  const rules = sameTable(director.table.services, shared.table) ? shared.rules : renderIpvsadmRules(director.table);
   return {
     name: director.name,
-    ipvsadmRules: renderIpvsadmRules(director.table),
-    keepalivedConf: renderKeepalivedConf(model, director),
+    ipvsadmRules: rules,
+    keepalivedConf: renderKeepalivedConf(model, director, shared.virtualServers),
     secretFiles: renderVrrpAuthFiles(model, director),
   };
 }
 
 /** Renders a validated model. */
 export function renderModel(model: Model): CompileOutput {
+  const table = model.services.map((s) => s.ipvs);
+  const shared: SharedRender = { table, rules: renderIpvsadmRules({ services: table }), virtualServers: new Map() };
   return {
     model,
-    ipvsadmRules: renderIpvsadmRules({ services: model.services.map((s) => s.ipvs) }),
+    ipvsadmRules: shared.rules,
     sysctlConf: renderSysctlConf(model),
-    directors: model.directors.map((d) => renderDirector(model, d)),
+    directors: model.directors.map((d) => renderDirector(model, d, shared)),
   };
 }
 
@@ -75,7 +110,9 @@ export function compileText(text: string, file: string): CompileResult {
   const loaded = loadSpecText(text, file);
   if (!loaded.ok) return loaded;
   const result = compileParsed(loaded.spec);
-  // semantic issues point into the file too
+  // semantic issues point into the file too; with none there is nothing to locate, and
+  // re-reading the document for positions costs as much as the first read
+  if (result.issues.length === 0) return result;
   return { ...result, issues: locateIssues(result.issues, text, file) };
 }
 

@@ -9,7 +9,7 @@ import type {
   DirectorModel, Family, HealthCheckedPool, IpvsRealServer, IpvsService, Model, ServiceKey, ServiceModel,
   VrrpInstanceModel,
 } from "./model.js";
-import { compareServiceKeys, sortServices } from "./service-key.js";
+import { serviceSortKey, sortByKey, sortServices } from "./service-key.js";
 
 /** Flag names in bit order (flag-1, flag-2, flag-3) for each scheduler family. */
 export function flagNamesFor(scheduler: SchedulerName): readonly [SchedulerFlag, SchedulerFlag, SchedulerFlag] {
@@ -44,14 +44,19 @@ export function serviceFamily(s: ServiceSpec): Family {
   return addressFamily(s.address ?? "0.0.0.0");
 }
 
-function realServerOf(service: ServiceSpec, key: ServiceKey, rs: RealServerSpec): IpvsRealServer {
+/** The port the kernel stores for a real server: the service port (0 for fwmark), or with NAT its own. */
+export function realServerPort(service: ServiceSpec, rs: RealServerSpec): number {
   const fwd = rs.forwarding ?? service.pool.forwarding;
-  const servicePort = key.kind === "addr" ? key.port : 0;
+  const servicePort = service.fwmark !== undefined ? 0 : service.port ?? 0;
   // the kernel forces the service port on DR and tunnel servers; only NAT remaps
-  const port = fwd.method === "nat" ? rs.port ?? servicePort : servicePort;
+  return fwd.method === "nat" ? rs.port ?? servicePort : servicePort;
+}
+
+function realServerOf(service: ServiceSpec, rs: RealServerSpec): IpvsRealServer {
+  const fwd = rs.forwarding ?? service.pool.forwarding;
   const out: IpvsRealServer = {
     address: canonicalAddress(rs.address),
-    port,
+    port: realServerPort(service, rs),
     forwarding: fwd.method,
     weight: rs.weight,
     upperThreshold: rs.upperThreshold ?? 0,
@@ -77,7 +82,7 @@ export function ipvsServiceOf(s: ServiceSpec): IpvsService {
     scheduler: s.scheduler,
     flags: canonicalFlags(s.scheduler, s.schedulerFlags),
     onePacket: s.onePacket,
-    realServers: s.pool.servers.map((rs) => realServerOf(s, key, rs)),
+    realServers: s.pool.servers.map((rs) => realServerOf(s, rs)),
   };
   if (s.persistence) {
     const full = family === "inet" ? 32 : 128;
@@ -121,10 +126,6 @@ function healthOf(s: ServiceSpec): HealthCheckedPool | undefined {
   return h;
 }
 
-function cloneService(s: IpvsService): IpvsService {
-  return { ...s, flags: [...s.flags], realServers: s.realServers.map((rs) => ({ ...rs, ...(rs.tunnel ? { tunnel: { ...rs.tunnel } } : {}) })) };
-}
-
 /** Initial VRRP state of the director at `order` when the spec does not set one. */
 export function derivedState(nopreempt: boolean, order: number): "MASTER" | "BACKUP" {
   return nopreempt || order > 0 ? "BACKUP" : "MASTER";
@@ -144,8 +145,11 @@ function vrrpInstancesFor(spec: ParsedSpec, order: number): { instances: VrrpIns
     const nopreempt = o.nopreempt ?? inst.nopreempt;
     const vips = inst.vips.map(parsePrefix);
     const srcIp = o.unicastSrcIp ?? director.address;
+    // one explicit list serves every director: each drops its own address (a router is not its own peer)
+    const self = srcIp === undefined ? undefined : canonicalAddress(srcIp);
     const peers = inst.unicast
-      ? inst.unicastPeers ?? spec.directors.filter((d, i) => i !== order && d.address !== undefined).map((d) => d.address!)
+      ? (inst.unicastPeers ?? spec.directors.filter((d, i) => i !== order && d.address !== undefined).map((d) => d.address!))
+        .filter((p) => canonicalAddress(p) !== self)
       : [];
     const model: VrrpInstanceModel = {
       name: inst.name,
@@ -192,7 +196,7 @@ export function normalize(spec: ParsedSpec): Model {
     return m;
   });
   sortServices(services.map((s) => s.ipvs));
-  services.sort((a, b) => compareServiceKeys(a.ipvs.key, b.ipvs.key));
+  sortByKey(services, (s) => serviceSortKey(s.ipvs.key));
 
   const directors: DirectorModel[] = spec.directors.map((d, order) => {
     const own = services.filter((s) => s.directors.includes(d.name));
@@ -202,7 +206,9 @@ export function normalize(spec: ParsedSpec): Model {
       order,
       interfaces: [...d.interfaces],
       routerId: d.routerId ?? d.name,
-      table: { services: own.map((s) => cloneService(s.ipvs)) },
+      // the same service objects as model.services: the model is read-only data, and a
+      // copy per director doubled the model's memory for an HA pair
+      table: { services: own.map((s) => s.ipvs) },
       services: own,
       vrrpInstances: instances,
       vrrpSecrets: secrets,

@@ -1,5 +1,5 @@
 /** Identity of services and real servers: stable string keys and a total order. */
-import { compareAddresses, formatAddressPort } from "./addresses.js";
+import { addressSortKey, compareAddresses, formatAddressPort } from "./addresses.js";
 import type { IpvsRealServer, IpvsService, ServiceKey } from "./model.js";
 
 const PROTOCOL_FLAG = { tcp: "-t", udp: "-u", sctp: "--sctp-service" } as const;
@@ -40,9 +40,47 @@ export function compareRealServers(a: Pick<IpvsRealServer, "address" | "port">, 
   return compareAddresses(a.address, b.address) || a.port - b.port;
 }
 
+/** A string whose plain comparison orders like compareServiceKeys (equal keys for equal identities). */
+export function serviceSortKey(key: ServiceKey): string {
+  if (key.kind === "fwmark") return `1${key.family === "inet" ? 0 : 1}${String(key.fwmark).padStart(10, "0")}`;
+  return `0${addressSortKey(key.address)}${PROTOCOL_ORDER[key.protocol]}${String(key.port).padStart(5, "0")}`;
+}
+
+/** A string whose plain comparison orders like compareRealServers. */
+export function realServerSortKey(rs: Pick<IpvsRealServer, "address" | "port">): string {
+  return `${addressSortKey(rs.address)}${String(rs.port).padStart(5, "0")}`;
+}
+
+/**
+ * Sorts `items` in place by precomputed string keys: the same order as a stable sort with
+ * the matching comparator (ties keep their order), with each key computed once.
+ */
+export function sortByKey<T>(items: T[], keyOf: (item: T) => string): T[] {
+  if (items.length < 2) return items;
+  const keyed = items.map((item, i) => ({ item, key: keyOf(item), i }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i));
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item;
+  return items;
+}
+
+/** True when no neighbours are out of order: a stable sort would leave `items` as they are. */
+export function isSorted<T>(items: readonly T[], compare: (a: T, b: T) => number): boolean {
+  for (let i = 1; i < items.length; i++) if (compare(items[i - 1]!, items[i]!) > 0) return false;
+  return true;
+}
+
+type RealServerAddress = Pick<IpvsRealServer, "address" | "port">;
+
+const byServiceKey = (a: Pick<IpvsService, "key">, b: Pick<IpvsService, "key">) => compareServiceKeys(a.key, b.key);
+
+/** Sorts real servers in place like a stable sort with compareRealServers; sorted lists are left as they are. */
+export function sortRealServers<T extends RealServerAddress>(servers: T[]): T[] {
+  return isSorted(servers, compareRealServers) ? servers : sortByKey(servers, realServerSortKey);
+}
+
 /** Sorts a table in place into canonical order and returns it. */
 export function sortServices<T extends Pick<IpvsService, "key" | "realServers">>(services: T[]): T[] {
-  services.sort((a, b) => compareServiceKeys(a.key, b.key));
-  for (const s of services) s.realServers.sort(compareRealServers);
+  if (!isSorted(services, byServiceKey)) sortByKey(services, (s) => serviceSortKey(s.key));
+  for (const s of services) sortRealServers(s.realServers);
   return services;
 }

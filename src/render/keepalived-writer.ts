@@ -60,6 +60,8 @@ export function formatQuoted(text: string): string {
  */
 export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) throw new KeepalivedWriterError(`refusing to print non-finite number ${String(n)}`);
+  // safe integers print the same through String() as through BigInt, without the allocation
+  if (Number.isSafeInteger(n)) return String(n);
   if (Number.isInteger(n)) return Math.abs(n) < 1e21 ? BigInt(n).toString() : formatNumberFailure(n);
   const fixed = n.toFixed(6).replace(/0+$/, "").replace(/\.$/, "");
   return fixed === "-0" ? "0" : fixed;
@@ -127,6 +129,18 @@ export class KeepalivedWriter {
     if (/[\n\r\u0000-\u001f\u007f]/.test(text)) throw new KeepalivedWriterError("refusing to print a comment with control characters");
     this.push(`# ${text}`);
     return this;
+  }
+
+  /** Appends lines another writer printed at depth 0 (shared blocks rendered once), re-indented to this depth. */
+  append(lines: readonly string[]): this {
+    const indent = this.indentUnit.repeat(this.depth);
+    for (const line of lines) this.out.push(line === "" ? "" : indent + line);
+    return this;
+  }
+
+  /** The lines printed so far. */
+  lines(): readonly string[] {
+    return this.out;
   }
 
   /** An empty line between top-level blocks. */

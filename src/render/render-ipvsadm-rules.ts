@@ -7,7 +7,9 @@
 import { formatAddressPort, prefixToNetmask } from "../model/addresses.js";
 import type { Family, IpvsRealServer, IpvsService, IpvsTable, ServiceKey, TunnelOptions } from "../model/model.js";
 import { canonicalFlags } from "../model/normalize.js";
-import { serviceSelector, sortServices } from "../model/service-key.js";
+import {
+  compareRealServers, compareServiceKeys, isSorted, serviceSelector, serviceSortKey, sortByKey, sortRealServers,
+} from "../model/service-key.js";
 
 const FORWARDING_SWITCH = { dr: "-g", tunnel: "-i", nat: "-m" } as const;
 
@@ -59,15 +61,15 @@ export function renderServiceCommand(op: "-A" | "-E", svc: IpvsService): string 
  * Thresholds go right after the weight and only when one is non-zero.
  */
 export function renderRealServerCommand(op: "-a" | "-e", svc: Pick<IpvsService, "key">, rs: IpvsRealServer): string {
-  const parts: string[] = [
-    op, serviceSelector(svc.key), "-r", formatAddressPort(rs.address, rs.port),
-    FORWARDING_SWITCH[rs.forwarding], "-w", String(rs.weight),
-  ];
-  if (rs.upperThreshold !== 0 || rs.lowerThreshold !== 0) {
-    parts.push("-x", String(rs.upperThreshold), "-y", String(rs.lowerThreshold));
-  }
-  if (rs.forwarding === "tunnel") parts.push(...tunnelOperands(rs.tunnel));
-  return parts.join(" ");
+  return realServerCommand(`${op} ${serviceSelector(svc.key)} -r `, rs);
+}
+
+/** A real-server command after its `OP SELECTOR -r ` prefix, computed once per service when rendering a table. */
+function realServerCommand(prefix: string, rs: IpvsRealServer): string {
+  let line = `${prefix}${formatAddressPort(rs.address, rs.port)} ${FORWARDING_SWITCH[rs.forwarding]} -w ${rs.weight}`;
+  if (rs.upperThreshold !== 0 || rs.lowerThreshold !== 0) line += ` -x ${rs.upperThreshold} -y ${rs.lowerThreshold}`;
+  if (rs.forwarding === "tunnel") line += ` ${tunnelOperands(rs.tunnel).join(" ")}`;
+  return line;
 }
 
 /** The `-A` line of a service as it appears in the rule file. */
@@ -96,12 +98,16 @@ export function renderDeleteRealServer(key: ServiceKey, rs: Pick<IpvsRealServer,
  * (`-R` aborts on them). An empty table renders as the empty string.
  */
 export function renderIpvsadmRules(table: IpvsTable): string {
-  // sort a copy: the caller's table is never reordered
-  const services = sortServices(table.services.map((s) => ({ ...s, realServers: [...s.realServers] })));
+  // the caller's table is never reordered: a sorted list (every compiled table) is read
+  // as it is, any other is sorted as a copy
+  const byKey = (a: IpvsService, b: IpvsService) => compareServiceKeys(a.key, b.key);
+  const services = isSorted(table.services, byKey) ? table.services : sortByKey([...table.services], (s) => serviceSortKey(s.key));
   const lines: string[] = [];
   for (const svc of services) {
     lines.push(renderServiceLine(svc));
-    for (const rs of svc.realServers) lines.push(renderRealServerLine(svc, rs));
+    const servers = isSorted(svc.realServers, compareRealServers) ? svc.realServers : sortRealServers([...svc.realServers]);
+    const prefix = `-a ${serviceSelector(svc.key)} -r `;
+    for (const rs of servers) lines.push(realServerCommand(prefix, rs));
   }
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }

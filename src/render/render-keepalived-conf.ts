@@ -25,7 +25,7 @@ import type {
   DirectorModel, ForwardingMethod, IpvsRealServer, IpvsService, Model, ServiceModel, TunnelOptions,
   VrrpInstanceModel, VrrpScriptModel,
 } from "../model/model.js";
-import { compareRealServers } from "../model/service-key.js";
+import { sortRealServers } from "../model/service-key.js";
 import type { HealthCheckSpec } from "../schema/spec-schema.js";
 import { KeepalivedWriter, quoted, type KeepalivedValue } from "./keepalived-writer.js";
 import { vrrpAuthIncludePath } from "./render-vrrp-auth.js";
@@ -43,8 +43,15 @@ export const RELOAD_CHECK_CONFIG = true;
 
 type Health = NonNullable<ServiceModel["health"]>;
 
+/**
+ * Rendered `virtual_server` blocks by service, shared between the directors of one model:
+ * a block depends only on its service, so an HA pair renders each once. Only for one
+ * render pass over an unchanging model (compile's renderModel); keyed by object identity.
+ */
+export type VirtualServerBlocks = Map<ServiceModel, readonly string[]>;
+
 /** keepalived.conf for `director`, a member of `model.directors`. */
-export function renderKeepalivedConf(model: Model, director: DirectorModel): string {
+export function renderKeepalivedConf(model: Model, director: DirectorModel, shared?: VirtualServerBlocks): string {
   const w = new KeepalivedWriter();
   w.comment(`${KEEPALIVED_CONF_HEADER} (director ${director.name})`);
   renderGlobalDefs(model, director, w);
@@ -53,7 +60,20 @@ export function renderKeepalivedConf(model: Model, director: DirectorModel): str
   for (const script of model.vrrpScripts) renderVrrpScript(script, w);
   renderSyncGroup(model, director, w);
   for (const inst of director.vrrpInstances) renderVrrpInstance(model, inst, w);
-  for (const s of owned) renderVirtualServer(s.ipvs, s.health!, w);
+  for (const s of owned) {
+    if (!shared) {
+      renderVirtualServer(s.ipvs, s.health!, w);
+      continue;
+    }
+    let block = shared.get(s);
+    if (!block) {
+      const own = new KeepalivedWriter();
+      renderVirtualServer(s.ipvs, s.health!, own);
+      block = own.lines();
+      shared.set(s, block);
+    }
+    w.append(block);
+  }
   return w.toString();
 }
 
@@ -215,7 +235,7 @@ function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWrit
   const header: KeepalivedValue[] = key.kind === "fwmark"
     ? ["virtual_server", "fwmark", key.fwmark]
     : ["virtual_server", key.address, key.port];
-  const servers = [...svc.realServers].sort(compareRealServers);
+  const servers = sortRealServers([...svc.realServers]);
   const method = defaultMethod(servers);
   w.blank().block(header, () => {
     // fwmark services carry no address: say the family instead of letting keepalived guess

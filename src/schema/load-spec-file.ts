@@ -9,6 +9,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { error, type Issue, type IssuePath } from "../issues.js";
 import { specJsonSchema } from "./json-schema.js";
 import { parseSpec } from "./parse-spec.js";
+import { readPlainYaml } from "./read-plain-yaml.js";
 import type { ParsedSpec } from "./spec-schema.js";
 
 let compiled: ValidateFunction | undefined;
@@ -67,6 +68,14 @@ export type LoadResult =
  * errors, schema violations and zod issues all come back as located Issues.
  */
 export function loadSpecText(text: string, file: string): LoadResult {
+  // most specs are plain YAML: read them fast, and keep the full parser (with source
+  // positions) for everything else and for every spec that has a problem to point at
+  const plain = readPlainYaml(text);
+  if (plain !== undefined) {
+    const schemaOk = schemaValidator()(plain.value);
+    const parsed = parseSpec(plain.value);
+    if (parsed.ok && schemaOk) return parsed;
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import ipaddr from "ipaddr.js";
+import { plainIpv4Value, plainIpv6Groups } from "./ip-text.js";
 import {
   COMMAND_ARG, COMMAND_PROGRAM, HEX, HOST_KEY, HOSTNAME, INTERFACE, KERNEL_VERSION, NAME, PATH,
   URL_PATH, VRRP_PASSWORD, type Grammar,
@@ -17,8 +18,13 @@ function pattern(g: Grammar) {
 
 /** True for a canonical-parsable IPv4 (four decimal parts) or IPv6 address. */
 export function isIpAddress(value: string): boolean {
-  if (ipaddr.IPv4.isValidFourPartDecimal(value)) return true;
-  if (!value.includes(":") || !ipaddr.IPv6.isValid(value)) return false;
+  // the common case without ipaddr.js's regular expressions: the same four-decimal-part test
+  if (plainIpv4Value(value) >= 0) return true;
+  // without a colon only the IPv4 form can match; with one, asking ipaddr.js about IPv4
+  // first costs a thrown exception per address
+  if (!value.includes(":")) return ipaddr.IPv4.isValidFourPartDecimal(value);
+  if (plainIpv6Groups(value) !== undefined) return true;
+  if (!ipaddr.IPv6.isValid(value)) return false;
   return !value.includes("%"); // zone ids never reach the kernel tables
 }
 

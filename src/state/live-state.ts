@@ -38,19 +38,29 @@ export interface LiveState {
 export function splitSections(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   let current: string | undefined;
-  let lines: string[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^==ipvsc:([a-z0-9-]+)==$/.exec(line);
+  let bodyStart = 0;
+  // a section's body is the text between its header line and the next header: a slice of
+  // the dump, where splitting it into lines and joining them again cost a second copy
+  let at = text.startsWith("==ipvsc:") ? 0 : nextHeaderLine(text, 0);
+  while (at >= 0) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const m = /^==ipvsc:([a-z0-9-]+)==$/.exec(text.slice(at, end));
     if (m) {
-      if (current !== undefined) out[current] = lines.join("\n");
+      if (current !== undefined) out[current] = text.slice(bodyStart, Math.max(bodyStart, at - 1));
       current = m[1]!;
-      lines = [];
-    } else if (current !== undefined) {
-      lines.push(line);
+      bodyStart = end + 1;
     }
+    at = nextHeaderLine(text, end);
   }
-  if (current !== undefined) out[current] = lines.join("\n").replace(/\n$/, "");
+  if (current !== undefined) out[current] = text.slice(bodyStart).replace(/\n$/, "");
   return out;
+}
+
+/** Start of the next line from `from` on that could be a section header, or -1. */
+function nextHeaderLine(text: string, from: number): number {
+  const i = text.indexOf("\n==ipvsc:", from);
+  return i < 0 ? -1 : i + 1;
 }
 
 /** Parses an ownership record file: first line `owner NAME`, then `service NAME KEY` lines. */

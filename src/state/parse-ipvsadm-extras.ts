@@ -7,7 +7,7 @@
 import { error, type Issue } from "../issues.js";
 import { canonicalAddress } from "../model/addresses.js";
 import { isIpAddress } from "../schema/spec-schema.js";
-import { collectColumns, parseIpvsadmListing } from "./parse-ipvsadm-thresholds.js";
+import { readListingColumns } from "./parse-ipvsadm-thresholds.js";
 
 /** Connection timeouts in seconds, as `ipvsadm --set TCP TCPFIN UDP` takes them. */
 export interface IpvsTimeouts {
@@ -92,6 +92,6 @@ export function parseIpvsadmDaemon(text: string): { daemons: SyncDaemonState[]; 
  * `--thresholds` too) into counts by service and real server.
  */
 export function parseIpvsadmConnections(text: string): { connections: ConnectionMap; issues: Issue[] } {
-  const { map, issues } = collectColumns(parseIpvsadmListing(text), ["ActiveConn", "InActConn"], (activeConn, inactConn) => ({ activeConn, inactConn }));
+  const { map, issues } = readListingColumns(text, ["ActiveConn", "InActConn"], (activeConn, inactConn) => ({ activeConn, inactConn }));
   return { connections: map, issues };
 }

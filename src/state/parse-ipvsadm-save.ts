@@ -254,8 +254,13 @@ function readOptions(tokens: readonly string[]): { op: CommandOp; options: Map<O
   return { op, options };
 }
 
+/** ALLOWED plus the service selectors, as sets built once. */
+const ALLOWED_SETS = Object.fromEntries(
+  Object.entries(ALLOWED).map(([op, keys]) => [op, new Set<OptionKey>([...SERVICE_OPTIONS, ...keys])]),
+) as unknown as Record<CommandOp, ReadonlySet<OptionKey>>;
+
 function checkAllowed(op: CommandOp, options: Map<OptionKey, OptionValue>): void {
-  const allowed = new Set<OptionKey>([...SERVICE_OPTIONS, ...ALLOWED[op]]);
+  const allowed = ALLOWED_SETS[op];
   for (const [key, v] of options) {
     if (!allowed.has(key)) fail(`'${v.token}' is not allowed with ${op}`);
   }
@@ -442,13 +447,69 @@ function lineIssue(line: number, e: unknown): Issue {
   throw e;
 }
 
+/**
+ * A real-server add exactly as `ipvsadm -S -n` (and renderIpvsadmRules) print it, without
+ * tunnel options: nearly every line of a saved table. Such a line has the tokens the general
+ * reader would split it into, so it can skip the tokenizer and the option table.
+ */
+const PLAIN_SERVER_ADD = /^-a (-t|-u|-f) (\S+)( -6)? -r (\S+) -([mg]) -w (\d+)(?: -x (\d+) -y (\d+))?$/;
+const SELECTOR_PROTOCOL = { "-t": "tcp", "-u": "udp" } as const;
+
+/**
+ * The command of a PLAIN_SERVER_ADD line, computed with the general reader's own checks in
+ * the same order, or undefined when the line is anything else or any check fails: the
+ * general reader then handles the line (and words the issue).
+ */
+function plainServerAdd(raw: string, line: number, selectors: Map<string, ServiceKey>): IpvsadmCommand | undefined {
+  const m = PLAIN_SERVER_ADD.exec(raw);
+  if (!m) return undefined;
+  const [, kind, value, ipv6, server, method, weight, upper, lower] = m as unknown as [string, "-t" | "-u" | "-f", string, string | undefined, string, "m" | "g", string, string | undefined, string | undefined];
+  if (value === "ipvsadm" || server === "ipvsadm") return undefined; // the tokenizer drops that word
+  try {
+    const selector = `${kind} ${value}${ipv6 ?? ""}`;
+    let key = selectors.get(selector);
+    if (!key) {
+      if (kind === "-f") key = { kind: "fwmark", fwmark: parseFwmark(value, kind), family: ipv6 ? "inet6" : "inet" };
+      else {
+        if (ipv6) return undefined;
+        const addr = parseAddressPort(value, kind);
+        key = { kind: "addr", protocol: SELECTOR_PROTOCOL[kind], address: addr.address, port: addr.port ?? 0 };
+      }
+      selectors.set(selector, key);
+    }
+    const addr = parseAddressPort(server, "-r");
+    const port = addr.port ?? (key.kind === "addr" ? key.port : 0);
+    const forwarding: ForwardingMethod = method === "m" ? "nat" : "dr";
+    const rs: IpvsRealServer = {
+      address: addr.address,
+      port: forwarding !== "nat" && key.kind === "addr" ? key.port : port,
+      forwarding,
+      weight: parseInteger(weight, 0, INT_MAX, "weight", "-w"),
+      upperThreshold: upper !== undefined ? parseInteger(upper, 0, INT_MAX, "upper threshold", "-x") : 0,
+      lowerThreshold: lower !== undefined ? parseInteger(lower, 0, INT_MAX, "lower threshold", "-y") : 0,
+    };
+    if (rs.lowerThreshold > rs.upperThreshold) return undefined;
+    if (addr.family !== familyOf(key)) return undefined; // only tunnel servers may differ
+    return { op: "add-server", line, key: { ...key }, server: rs };
+  } catch (e) {
+    if (e instanceof LineError) return undefined;
+    throw e;
+  }
+}
+
 /** Parses ipvsadm command lines (the `-R` format) into commands; each bad line is one issue. */
 export function parseIpvsadmCommands(text: string): { commands: IpvsadmCommand[]; issues: Issue[] } {
   const commands: IpvsadmCommand[] = [];
   const issues: Issue[] = [];
   const lines = text.split(/\r?\n/);
+  const selectors = new Map<string, ServiceKey>();
   lines.forEach((raw, index) => {
     const line = index + 1;
+    const plain = raw.startsWith("-a ") ? plainServerAdd(raw, line, selectors) : undefined;
+    if (plain) {
+      commands.push(plain);
+      return;
+    }
     const tokens = tokenizeIpvsadmLine(raw);
     if (tokens.length === 0) return;
     try {
@@ -475,15 +536,39 @@ function cloneService(s: IpvsService): IpvsService {
  * line (`Service already exists`, `No such destination`, ...) is reported and skipped, the
  * rest still apply, as with `ipvsadm -R`. The result is sorted.
  */
-export function applyIpvsadmCommands(table: IpvsTable, commands: readonly IpvsadmCommand[]): { table: IpvsTable; issues: Issue[] } {
+export function applyIpvsadmCommands(
+  table: IpvsTable,
+  commands: readonly IpvsadmCommand[],
+  options: { adopt?: boolean } = {},
+): { table: IpvsTable; issues: Issue[] } {
+  // adopt: the commands are thrown away after this call, so their services and servers may
+  // become the table's own without copies (parseIpvsadmSave: a table of 300k servers)
+  const own = <T>(value: T, copy: (v: T) => T): T => (options.adopt ? value : copy(value));
+  const copyServer = (rs: IpvsRealServer): IpvsRealServer => (rs.tunnel ? { ...rs, tunnel: { ...rs.tunnel } } : { ...rs });
   const services = new Map<string, IpvsService>();
-  for (const s of table.services) services.set(serviceKeyString(s.key), cloneService(s));
+  // the real-server keys of each service, so an add need not scan the list (a table has
+  // thousands of services of dozens of servers, and `-S` output is nearly all adds)
+  const present = new Map<string, Map<string, number>>();
+  const track = (id: string, s: IpvsService) => {
+    const counts = new Map<string, number>();
+    for (const rs of s.realServers) {
+      const k = realServerKeyString(rs);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    present.set(id, counts);
+  };
+  for (const s of table.services) {
+    const id = serviceKeyString(s.key);
+    services.set(id, cloneService(s));
+    track(id, s);
+  }
   const issues: Issue[] = [];
   const report = (code: IssueCode, line: number, message: string) => issues.push(error(code, ["line", line], `line ${line}: ${message}`));
 
   for (const cmd of commands) {
     if (cmd.op === "clear") {
       services.clear();
+      present.clear();
       continue;
     }
     const key = "service" in cmd ? cmd.service.key : cmd.key;
@@ -492,7 +577,10 @@ export function applyIpvsadmCommands(table: IpvsTable, commands: readonly Ipvsad
     switch (cmd.op) {
       case "add-service":
         if (existing) report("duplicate-service", cmd.line, `service ${id} already exists`);
-        else services.set(id, cloneService(cmd.service));
+        else {
+          services.set(id, own(cmd.service, cloneService));
+          track(id, cmd.service);
+        }
         break;
       case "edit-service":
         if (!existing) report("invalid-value", cmd.line, `no such service ${id}`);
@@ -500,7 +588,10 @@ export function applyIpvsadmCommands(table: IpvsTable, commands: readonly Ipvsad
         break;
       case "delete-service":
         if (!existing) report("invalid-value", cmd.line, `no such service ${id}`);
-        else services.delete(id);
+        else {
+          services.delete(id);
+          present.delete(id);
+        }
         break;
       default: {
         if (!existing) {
@@ -508,16 +599,24 @@ export function applyIpvsadmCommands(table: IpvsTable, commands: readonly Ipvsad
           break;
         }
         const rsId = realServerKeyString(cmd.server);
-        const at = existing.realServers.findIndex((rs) => realServerKeyString(rs) === rsId);
+        const ids = present.get(id)!;
+        const count = ids.get(rsId) ?? 0;
         if (cmd.op === "add-server") {
-          if (at >= 0) report("duplicate-real-server", cmd.line, `real server ${rsId} already exists in ${id}`);
-          else existing.realServers.push({ ...cmd.server, ...(cmd.server.tunnel ? { tunnel: { ...cmd.server.tunnel } } : {}) });
-        } else if (at < 0) {
+          if (count > 0) report("duplicate-real-server", cmd.line, `real server ${rsId} already exists in ${id}`);
+          else {
+            existing.realServers.push(own(cmd.server, copyServer));
+            ids.set(rsId, 1);
+          }
+          break;
+        }
+        const at = count > 0 ? existing.realServers.findIndex((rs) => realServerKeyString(rs) === rsId) : -1;
+        if (at < 0) {
           report("invalid-value", cmd.line, `no such real server ${formatAddressPort(cmd.server.address, cmd.server.port)} in ${id}`);
         } else if (cmd.op === "edit-server") {
           existing.realServers[at] = { ...cmd.server, ...(cmd.server.tunnel ? { tunnel: { ...cmd.server.tunnel } } : {}) };
         } else {
           existing.realServers.splice(at, 1);
+          ids.set(rsId, count - 1);
         }
       }
     }
@@ -531,7 +630,7 @@ export function applyIpvsadmCommands(table: IpvsTable, commands: readonly Ipvsad
  */
 export function parseIpvsadmSave(text: string): { table: IpvsTable; issues: Issue[] } {
   const parsed = parseIpvsadmCommands(text);
-  const applied = applyIpvsadmCommands({ services: [] }, parsed.commands);
+  const applied = applyIpvsadmCommands({ services: [] }, parsed.commands, { adopt: true });
   const issues = [...parsed.issues, ...applied.issues].sort((a, b) => Number(a.path[1]) - Number(b.path[1]));
   return { table: applied.table, issues };
 }

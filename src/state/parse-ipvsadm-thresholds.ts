@@ -18,6 +18,7 @@ import { error, type Issue } from "../issues.js";
 import { canonicalAddress } from "../model/addresses.js";
 import type { IpvsTable, Protocol, ServiceKey } from "../model/model.js";
 import { realServerKeyString, serviceKeyString } from "../model/service-key.js";
+import { plainIpv4Value } from "../schema/ip-text.js";
 import { isIpAddress } from "../schema/spec-schema.js";
 
 /** One real-server row of a listing, its columns by header name (`Weight`, `ActiveConn`, ...). */
@@ -39,6 +40,12 @@ export type ThresholdMap = Map<string, Map<string, { upper: number; lower: numbe
 const PROTOCOLS: Record<string, Protocol> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
 
 function parseListedAddress(text: string): { address: string; port: number } | undefined {
+  // the common `a.b.c.d:port`: the same answer as the patterns below, without them
+  const colon = text.lastIndexOf(":");
+  if (colon > 0 && text.charCodeAt(0) !== 91 && plainIpv4Value(text.slice(0, colon)) >= 0 && /^\d+$/.test(text.slice(colon + 1))) {
+    const port = Number(text.slice(colon + 1));
+    return port > 65535 ? undefined : { address: text.slice(0, colon), port };
+  }
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\]]+):(\d+)$/.exec(text);
   if (!m || !isIpAddress(m[1]!)) return undefined;
   const port = Number(m[2]);
@@ -60,7 +67,8 @@ export function parseIpvsadmListing(text: string): { services: ListingService[];
 
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
-    const tokens = raw.trim().split(/\s+/).filter((t) => t !== "");
+    const trimmed = raw.trim();
+    const tokens = trimmed === "" ? [] : trimmed.split(/\s+/);
     const first = tokens[0];
     if (first === undefined) return;
     if (first === "IP" && tokens[1] === "Virtual") return;
@@ -83,13 +91,13 @@ export function parseIpvsadmListing(text: string): { services: ListingService[];
         bad(line, `'${tokens[1] ?? ""}' is not an address:port (list with -n)`);
         return;
       }
-      const values = tokens.slice(2);
+      // a plain loop: this runs for every real server of a listing
       const row: Record<string, string> = {};
-      columns.forEach((name, i) => {
-        const v = values[i];
-        if (v !== undefined) row[name] = v;
-      });
-      current.realServers.push({ ...addr, columns: row });
+      for (let i = 0; i < columns.length; i++) {
+        const v = tokens[i + 2];
+        if (v !== undefined) row[columns[i]!] = v;
+      }
+      current.realServers.push({ address: addr.address, port: addr.port, columns: row });
       return;
     }
     if (first === "FWM") {
@@ -151,12 +159,104 @@ export function collectColumns<T>(
 }
 
 /**
+ * parseIpvsadmListing + collectColumns in one pass, for a listing without a single unreadable
+ * line or value: no row objects in between (a listing has a row per real server, hundreds
+ * of thousands on a big director). Undefined at the first irregularity, where the two-step
+ * reading takes over and words the issues.
+ */
+function readCleanListingColumns<T>(
+  text: string,
+  names: readonly [string, string],
+  make: (a: number, b: number) => T,
+): Map<string, Map<string, T>> | undefined {
+  const map = new Map<string, Map<string, T>>();
+  let columns: string[] = [];
+  // where each wanted column sits in a row's values (the last of equal names, as a row object keeps it)
+  let at: [number, number] = [-1, -1];
+  const locate = () => {
+    at = [columns.lastIndexOf(names[0]), columns.lastIndexOf(names[1])];
+  };
+  let inner: Map<string, T> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const trimmed = raw.trim();
+    if (trimmed === "") continue;
+    const tokens = trimmed.split(/\s+/);
+    const first = tokens[0]!;
+    if (first === "IP" && tokens[1] === "Virtual") continue;
+    if (first === "Prot") {
+      columns = tokens.slice(tokens.indexOf("LocalAddress:Port") + 1);
+      locate();
+      continue;
+    }
+    if (first === "->") {
+      if (tokens[1] === "RemoteAddress:Port") {
+        if (tokens.length > 2) {
+          columns = tokens.slice(2);
+          locate();
+        }
+        continue;
+      }
+      const addr = inner && tokens[1] !== undefined ? parseListedAddress(tokens[1]) : undefined;
+      if (!inner || !addr || at[0] < 0 || at[1] < 0) return undefined;
+      const a = tokens[at[0] + 2], b = tokens[at[1] + 2];
+      if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return undefined;
+      inner.set(realServerKeyString(addr), make(Number(a), Number(b)));
+      continue;
+    }
+    let key: ServiceKey;
+    if (first === "FWM") {
+      const mark = tokens[1];
+      if (mark === undefined || !/^\d+$/.test(mark) || Number(mark) < 1 || Number(mark) > 4294967295) return undefined;
+      key = { kind: "fwmark", fwmark: Number(mark), family: tokens[2] === "IPv6" ? "inet6" : "inet" };
+    } else {
+      const protocol = PROTOCOLS[first];
+      const addr = protocol !== undefined && tokens[1] !== undefined ? parseListedAddress(tokens[1]) : undefined;
+      if (!protocol || !addr) return undefined;
+      key = { kind: "addr", protocol, address: addr.address, port: addr.port };
+    }
+    const id = serviceKeyString(key);
+    inner = map.get(id) ?? new Map<string, T>();
+    map.set(id, inner);
+  }
+  return map;
+}
+
+/** Reads one pair of numeric columns of a listing into a nested map (see collectColumns). */
+export function readListingColumns<T>(
+  text: string,
+  names: readonly [string, string],
+  make: (a: number, b: number) => T,
+): { map: Map<string, Map<string, T>>; issues: Issue[] } {
+  const clean = readCleanListingColumns(text, names, make);
+  if (clean) return { map: clean, issues: [] };
+  return collectColumns(parseIpvsadmListing(text), names, make);
+}
+
+/**
  * Parses `ipvsadm -L -n --thresholds` into thresholds by service and real server, e.g.
  * `thresholds.get("tcp/10.0.0.1:80")?.get("192.168.1.10:8080") -> { upper: 5, lower: 0 }`.
  */
 export function parseIpvsadmThresholds(text: string): { thresholds: ThresholdMap; issues: Issue[] } {
-  const { map, issues } = collectColumns(parseIpvsadmListing(text), ["Uthreshold", "Lthreshold"], (upper, lower) => ({ upper, lower }));
+  const { map, issues } = readListingColumns(text, ["Uthreshold", "Lthreshold"], (upper, lower) => ({ upper, lower }));
   return { thresholds: map, issues };
+}
+
+/**
+ * applyThresholds without the copy: sets the thresholds on `table`'s own real servers and
+ * returns it. For a table the caller just parsed and owns (parseLiveState).
+ */
+export function setThresholds(table: IpvsTable, thresholds: ThresholdMap): IpvsTable {
+  for (const svc of table.services) {
+    const inner = thresholds.get(serviceKeyString(svc.key));
+    if (!inner) continue;
+    for (const rs of svc.realServers) {
+      const t = inner.get(realServerKeyString(rs));
+      if (!t) continue;
+      rs.upperThreshold = t.upper;
+      rs.lowerThreshold = t.lower;
+    }
+  }
+  return table;
 }
 
 /** A copy of the table with the thresholds the map names; real servers it does not name keep theirs. */

@@ -1,7 +1,7 @@
 /** Parses the read-state script's output (see src/apply-script/scripts.sh.ts) into a LiveState. */
 import { error, type Issue } from "../issues.js";
 import { parseIpvsadmSave } from "./parse-ipvsadm-save.js";
-import { applyThresholds, parseIpvsadmThresholds } from "./parse-ipvsadm-thresholds.js";
+import { parseIpvsadmThresholds, setThresholds } from "./parse-ipvsadm-thresholds.js";
 import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
 import { parseOwnershipRecord, splitSections, type LiveState, type OwnershipRecord } from "./live-state.js";
 
@@ -27,7 +27,8 @@ export function parseLiveState(director: string, text: string): LiveState {
   const state: LiveState = {
     director,
     fingerprint: (sec.fingerprint ?? "").trim(),
-    table: applyThresholds(save.table, thresholds.thresholds),
+    // the parsed table is ours alone: thresholds go onto it instead of onto a copy
+    table: setThresholds(save.table, thresholds.thresholds),
     connections: connections.connections,
     keepalivedConf: sec["keepalived-conf-present"] !== undefined ? `${sec["keepalived-conf"] ?? ""}\n` : undefined,
     keepalivedRunning: (sec["keepalived-running"] ?? "").trim() === "yes",

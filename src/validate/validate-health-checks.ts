@@ -3,7 +3,7 @@
  * TCP checks on UDP services, checks that would connect to port 0, quorum and hysteresis.
  */
 import type { Issue } from "../issues.js";
-import { ipvsServiceOf } from "../model/normalize.js";
+import { realServerPort } from "../model/normalize.js";
 import type { ParsedSpec, ServiceSpec } from "../schema/spec-schema.js";
 import { IssueCollector, describeService, hasIdentity } from "./validation-context.js";
 
@@ -14,7 +14,8 @@ const PORT_CHECKS = new Set(["tcp", "http", "https", "udp"]);
 
 function checkChecks(s: ServiceSpec, i: number, out: IssueCollector): void {
   const checks = s.pool.healthChecks ?? [];
-  const zeroPort = hasIdentity(s) && ipvsServiceOf(s).realServers.some((rs) => rs.port === 0);
+  if (checks.length === 0) return;
+  const zeroPort = hasIdentity(s) && s.pool.servers.some((rs) => realServerPort(s, rs) === 0);
   checks.forEach((check, k) => {
     const path = ["services", i, "pool", "healthChecks", k];
     if (check.type === "http" || check.type === "https") {

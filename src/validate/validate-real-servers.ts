@@ -4,7 +4,7 @@
  */
 import type { Issue, IssuePath } from "../issues.js";
 import { addressFamily, formatAddressPort } from "../model/addresses.js";
-import { flagBit, ipvsServiceOf, serviceFamily } from "../model/normalize.js";
+import { flagBit, realServerPort, serviceFamily } from "../model/normalize.js";
 import type { ForwardingSpec, ParsedSpec, ServiceSpec } from "../schema/spec-schema.js";
 import {
   IssueCollector, describeRealServer, describeService, effectiveForwarding, hasIdentity, safeCanonical, servicePort,
@@ -14,7 +14,7 @@ const FAMILY_TEXT = { inet: "IPv4", inet6: "IPv6" } as const;
 
 /** Real-server ports as the kernel stores them (DR/TUN forced to the service port). */
 function effectivePorts(s: ServiceSpec): number[] {
-  if (hasIdentity(s)) return ipvsServiceOf(s).realServers.map((rs) => rs.port);
+  if (hasIdentity(s)) return s.pool.servers.map((rs) => realServerPort(s, rs));
   return s.pool.servers.map((rs) => rs.port ?? s.port ?? 0);
 }
 
@@ -66,21 +66,24 @@ function checkTunnelOptions(fwd: ForwardingSpec, path: IssuePath, where: string,
   }
 }
 
-function checkServer(s: ServiceSpec, i: number, j: number, out: IssueCollector): void {
+/** Issue paths and labels are built only for findings: checkServer runs for every real server. */
+function serverPath(i: number, j: number, field: string): IssuePath {
+  return ["services", i, "pool", "servers", j, field];
+}
+
+function checkServer(s: ServiceSpec, i: number, j: number, vip: string | undefined, out: IssueCollector): void {
   const rs = s.pool.servers[j]!;
-  const path = ["services", i, "pool", "servers", j];
   const fwd = effectiveForwarding(s, rs);
   const svcPort = servicePort(s);
-  const label = describeRealServer(s, rs);
 
-  if (rs.forwarding) checkTunnelOptions(rs.forwarding, [...path, "forwarding"], `real server ${label}`, out);
+  if (rs.forwarding) checkTunnelOptions(rs.forwarding, serverPath(i, j, "forwarding"), `real server ${describeRealServer(s, rs)}`, out);
 
   if (rs.port !== undefined && svcPort !== undefined && fwd.method !== "nat" && rs.port !== svcPort) {
     const portText = s.fwmark !== undefined ? "fwmark services use port 0" : `service port ${svcPort}`;
     out.error(
       "port-remap-without-nat",
-      [...path, "port"],
-      `real server ${label} uses ${fwd.method} forwarding, which cannot remap ports: only nat does (${portText})`,
+      serverPath(i, j, "port"),
+      `real server ${describeRealServer(s, rs)} uses ${fwd.method} forwarding, which cannot remap ports: only nat does (${portText})`,
       s.fwmark !== undefined
         ? "remove the port, or use nat forwarding"
         : `set the port to ${svcPort} or remove it, or use nat forwarding`,
@@ -92,16 +95,16 @@ function checkServer(s: ServiceSpec, i: number, j: number, out: IssueCollector):
   if (rsFamily !== family && fwd.method !== "tunnel" && (s.fwmark !== undefined || s.address !== undefined)) {
     out.error(
       "mixed-family-without-tunnel",
-      [...path, "address"],
+      serverPath(i, j, "address"),
       `real server ${rs.address} is ${FAMILY_TEXT[rsFamily]} but ${describeService(s)} is ${FAMILY_TEXT[family]}: only tunnel forwarding crosses address families (this server uses ${fwd.method})`,
       `use ${FAMILY_TEXT[family]} real servers, or forwarding method tunnel`,
     );
   }
 
-  if (s.fwmark === undefined && s.address !== undefined && safeCanonical(rs.address) === safeCanonical(s.address)) {
+  if (s.fwmark === undefined && s.address !== undefined && safeCanonical(rs.address) === vip) {
     out.error(
       "real-server-is-vip",
-      [...path, "address"],
+      serverPath(i, j, "address"),
       `real server ${rs.address} is the virtual address of ${describeService(s)} itself: the director would forward to itself`,
       "list the backends' own addresses as real servers",
     );
@@ -113,8 +116,8 @@ function checkServer(s: ServiceSpec, i: number, j: number, out: IssueCollector):
   ) {
     out.error(
       "threshold-order",
-      [...path, "lowerThreshold"],
-      `lowerThreshold ${rs.lowerThreshold} of real server ${label} is above its upperThreshold ${rs.upperThreshold}: the kernel rejects it (ERANGE)`,
+      serverPath(i, j, "lowerThreshold"),
+      `lowerThreshold ${rs.lowerThreshold} of real server ${describeRealServer(s, rs)} is above its upperThreshold ${rs.upperThreshold}: the kernel rejects it (ERANGE)`,
       "make lowerThreshold at most upperThreshold (traffic resumes below the lower one)",
     );
   }
@@ -122,8 +125,8 @@ function checkServer(s: ServiceSpec, i: number, j: number, out: IssueCollector):
   if (s.scheduler === "mh" && rs.weight === 0 && !s.schedulerFlags.some((f) => flagBit(f) === 0)) {
     out.warning(
       "mh-drain-without-fallback",
-      [...path, "weight"],
-      `real server ${label} has weight 0 in mh ${describeService(s)} without mh-fallback: clients that hash to it get "no destination available" instead of another server (kubernetes #139497)`,
+      serverPath(i, j, "weight"),
+      `real server ${describeRealServer(s, rs)} has weight 0 in mh ${describeService(s)} without mh-fallback: clients that hash to it get "no destination available" instead of another server (kubernetes #139497)`,
       "add mh-fallback to schedulerFlags",
     );
   }
@@ -170,7 +173,8 @@ export function validateRealServers(spec: ParsedSpec): Issue[] {
   const out = new IssueCollector();
   spec.services.forEach((s, i) => {
     checkTunnelOptions(s.pool.forwarding, ["services", i, "pool", "forwarding"], `the pool of ${describeService(s)}`, out);
-    s.pool.servers.forEach((_, j) => checkServer(s, i, j, out));
+    const vip = s.fwmark === undefined && s.address !== undefined ? safeCanonical(s.address) : undefined;
+    s.pool.servers.forEach((_, j) => checkServer(s, i, j, vip, out));
     checkDuplicates(s, i, out);
     checkSorryServer(s, i, out);
   });

@@ -1,0 +1,371 @@
+/**
+ * A fast reader for the plain YAML that specs are written in: block mappings and
+ * sequences, one-line flow collections (`{ address: 192.0.2.10, weight: 3 }`, `[eth0]`),
+ * plain and one-line quoted scalars, comments. The `yaml` package reads a 10k-service spec
+ * (18 MB) in tens of seconds because it builds a full document with source ranges; specs
+ * only need those ranges to point at problems.
+ *
+ * The contract: for any text, readPlainYaml() either returns exactly the value
+ * `parseDocument(text, { uniqueKeys: true }).toJS()` returns for an error-free document
+ * (YAML 1.2, core schema), or undefined. It answers undefined for everything outside the
+ * subset (anchors, aliases, tags, block scalars, multi-line scalars or flow collections,
+ * quoted keys, escapes, tabs, CR, document markers, duplicate keys, odd indentation) and
+ * for anything that could be an error, and the caller then uses the full parser, which
+ * also produces the located messages. test/property/read-plain-yaml.test.ts holds it to
+ * the contract.
+ */
+
+/** Not in the subset: the caller falls back to the full parser. */
+class Unsupported extends Error {}
+
+function unsupported(): never {
+  throw new Unsupported();
+}
+
+interface Line {
+  indent: number;
+  text: string;
+}
+
+/** Plain keys that resolve to strings under the core schema. */
+const PLAIN_KEY = /^[A-Za-z_$][A-Za-z0-9_$./-]*$/;
+const NOT_STRING_KEY = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE|[Nn]ull|NULL)$/;
+
+/** Characters that may not open a plain scalar (YAML 1.2 c-indicator, less `-?:` handled apart). */
+const INDICATOR_START = new Set([",", "[", "]", "{", "}", "#", "&", "*", "!", "|", ">", "'", '"', "%", "@", "`"]);
+const FLOW_INDICATOR = new Set([",", "[", "]", "{", "}"]);
+
+/** Control characters, the C1 range, Unicode line separators and the BOM: the full parser decides. */
+const UNUSUAL_CHARACTER = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+
+/** [A-Za-z0-9_$./-] */
+function isKeyChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 45 && c <= 57) || c === 95 || c === 36;
+}
+
+/** A plain scalar resolved as the core schema does (yaml's schema/core: null, bool, int, float, string). */
+function resolvePlain(s: string): unknown {
+  if (s === "~" || s === "null" || s === "Null" || s === "NULL") return null;
+  const c = s.charCodeAt(0);
+  // only these first characters can start a non-string
+  if (!(c === 43 || c === 45 || c === 46 || (c >= 48 && c <= 57) || c === 70 || c === 84 || c === 102 || c === 116)) return s;
+  if (c >= 70) {
+    // F, T, f, t: the booleans, else a string
+    if (/^(?:[Tt]rue|TRUE)$/.test(s)) return true;
+    if (/^(?:[Ff]alse|FALSE)$/.test(s)) return false;
+    return s;
+  }
+  if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
+  if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
+  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
+    return s.slice(-3).toLowerCase() === "nan" ? NaN : s[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s)) return parseFloat(s);
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
+  return s;
+}
+
+/** yaml refuses implicit keys longer than 1024 characters; stay well inside. */
+const MAX_KEY_LENGTH = 1000;
+
+/** Sets a mapping entry; duplicate, overlong and prototype-changing keys leave the subset. */
+function setKey(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__" || key.length > MAX_KEY_LENGTH || Object.prototype.hasOwnProperty.call(map, key)) unsupported();
+  map[key] = value;
+}
+
+/** Reads one line's inline value (flow collection, quoted or plain scalar) and checks only a comment follows. */
+class InlineReader {
+  pos = 0;
+  constructor(private readonly s: string) {}
+
+  /** The value that starts at pos and runs to the end of the line (a trailing comment allowed). */
+  wholeLine(): unknown {
+    const value = this.value(false);
+    const end = this.pos;
+    this.spaces();
+    // only a comment may follow, and it needs a space before its `#`
+    if (this.pos < this.s.length && (this.s[this.pos] !== "#" || this.pos === end)) unsupported();
+    return value;
+  }
+
+  private spaces(): void {
+    while (this.s.charCodeAt(this.pos) === 32) this.pos++;
+  }
+
+  private value(flow: boolean): unknown {
+    const ch = this.s[this.pos];
+    if (ch === "{") return this.flowMap();
+    if (ch === "[") return this.flowSeq();
+    if (ch === '"') return this.doubleQuoted();
+    if (ch === "'") return this.singleQuoted();
+    return resolvePlain(this.plain(flow));
+  }
+
+  private doubleQuoted(): string {
+    const end = this.s.indexOf('"', this.pos + 1);
+    if (end < 0) unsupported();
+    const text = this.s.slice(this.pos + 1, end);
+    if (text.includes("\\")) unsupported(); // escapes: the full parser
+    this.pos = end + 1;
+    return text;
+  }
+
+  private singleQuoted(): string {
+    let out = "";
+    let i = this.pos + 1;
+    for (;;) {
+      const end = this.s.indexOf("'", i);
+      if (end < 0) unsupported();
+      out += this.s.slice(i, end);
+      if (this.s[end + 1] === "'") {
+        out += "'";
+        i = end + 2;
+        continue;
+      }
+      this.pos = end + 1;
+      return out;
+    }
+  }
+
+  /** A plain scalar: up to a comment, `: `, or in flow context a flow indicator; trailing spaces dropped. */
+  private plain(flow: boolean): string {
+    const s = this.s;
+    const start = this.pos;
+    const first = s[start];
+    if (first === undefined || INDICATOR_START.has(first)) unsupported();
+    if (first === "-" || first === "?" || first === ":") {
+      const next = s[start + 1];
+      if (next === undefined || next === " " || (flow && FLOW_INDICATOR.has(next))) unsupported();
+    }
+    let i = start;
+    let end = start;
+    while (i < s.length) {
+      const ch = s[i]!;
+      if (ch === " ") {
+        if (s[i + 1] === "#") break;
+        i++;
+        continue;
+      }
+      if (ch === ":") {
+        const next = s[i + 1];
+        // `key: value` inside a value, or a flow key: not ours to decide
+        if (next === undefined || next === " " || (flow && FLOW_INDICATOR.has(next))) break;
+      }
+      if (flow && FLOW_INDICATOR.has(ch)) break;
+      i++;
+      end = i;
+    }
+    this.pos = end;
+    return s.slice(start, end);
+  }
+
+  /** A key in a flow mapping: plain (string-valued) or quoted, then `:` and a space. */
+  private flowKey(): string {
+    const ch = this.s[this.pos];
+    let key: string;
+    if (ch === '"' || ch === "'") {
+      key = ch === '"' ? this.doubleQuoted() : this.singleQuoted();
+      this.spaces();
+    } else {
+      const start = this.pos;
+      while (this.pos < this.s.length && isKeyChar(this.s.charCodeAt(this.pos))) this.pos++;
+      key = this.s.slice(start, this.pos);
+      if (!PLAIN_KEY.test(key) || NOT_STRING_KEY.test(key)) unsupported();
+    }
+    if (this.s[this.pos] !== ":" || this.s[this.pos + 1] !== " ") unsupported();
+    this.pos += 2;
+    return key;
+  }
+
+  private flowMap(): Record<string, unknown> {
+    const map: Record<string, unknown> = {};
+    this.pos++;
+    this.spaces();
+    if (this.s[this.pos] === "}") {
+      this.pos++;
+      return map;
+    }
+    for (;;) {
+      const key = this.flowKey();
+      this.spaces();
+      const c = this.s[this.pos];
+      if (c === "," || c === "}" || c === undefined) unsupported(); // an empty value
+      setKey(map, key, this.value(true));
+      this.spaces();
+      const sep = this.s[this.pos++];
+      if (sep === "}") return map;
+      if (sep !== ",") unsupported();
+      this.spaces();
+      if (this.s[this.pos] === "}" || this.s[this.pos] === ",") unsupported(); // a trailing or empty entry
+    }
+  }
+
+  private flowSeq(): unknown[] {
+    const seq: unknown[] = [];
+    this.pos++;
+    this.spaces();
+    if (this.s[this.pos] === "]") {
+      this.pos++;
+      return seq;
+    }
+    for (;;) {
+      const c = this.s[this.pos];
+      if (c === "," || c === "]" || c === undefined) unsupported();
+      seq.push(this.value(true));
+      this.spaces();
+      const sep = this.s[this.pos++];
+      if (sep === "]") return seq;
+      if (sep !== ",") unsupported(); // includes `[a: b]`, an implicit mapping
+      this.spaces();
+    }
+  }
+}
+
+/** The block structure over content lines (comments and blank lines removed). */
+class BlockReader {
+  i = 0;
+  constructor(private readonly lines: Line[]) {}
+
+  /** The node whose first line is the current one, at exactly `indent`. */
+  node(indent: number): unknown {
+    const line = this.lines[this.i]!;
+    if (line.indent !== indent) unsupported();
+    return isSeqItem(line.text) ? this.sequence(indent) : this.mapping(indent, line.text, indent);
+  }
+
+  /**
+   * A block mapping at `indent`. The first entry's text is given apart because in a
+   * sequence item (`- key: value`) it shares a line with the dash.
+   */
+  private mapping(indent: number, firstText: string, firstColumn: number): Record<string, unknown> {
+    const map: Record<string, unknown> = {};
+    let text = firstText;
+    let column = firstColumn;
+    for (;;) {
+      const colon = text.indexOf(":");
+      if (colon <= 0) unsupported();
+      const key = text.slice(0, colon);
+      if (!PLAIN_KEY.test(key) || NOT_STRING_KEY.test(key)) unsupported();
+      const after = text[colon + 1];
+      if (after !== undefined && after !== " ") unsupported();
+      let rest = colon + 1;
+      while (text.charCodeAt(rest) === 32) rest++;
+      this.i++;
+      if (rest >= text.length || text[rest] === "#") {
+        if (rest < text.length && text[rest - 1] !== " ") unsupported();
+        setKey(map, key, this.nestedValue(indent));
+      } else {
+        const reader = new InlineReader(text);
+        reader.pos = rest;
+        setKey(map, key, reader.wholeLine());
+        this.noDeeper(column);
+      }
+      const next = this.lines[this.i];
+      if (!next || next.indent < indent) return map;
+      if (next.indent > indent || isSeqItem(next.text)) unsupported();
+      text = next.text;
+      column = next.indent;
+    }
+  }
+
+  /** The value of `key:` with nothing after it: a deeper block, a sequence at the same indent, or null. */
+  private nestedValue(indent: number): unknown {
+    const next = this.lines[this.i];
+    if (!next || next.indent < indent) return null;
+    if (next.indent === indent) return isSeqItem(next.text) ? this.sequence(indent) : null;
+    return this.node(next.indent);
+  }
+
+  private sequence(indent: number): unknown[] {
+    const seq: unknown[] = [];
+    for (;;) {
+      const line = this.lines[this.i]!;
+      let at = 1;
+      while (line.text.charCodeAt(at) === 32) at++;
+      const content = line.text.slice(at);
+      if (content === "" || content[0] === "#") {
+        this.i++;
+        const next = this.lines[this.i];
+        seq.push(next && next.indent > indent ? this.node(next.indent) : null);
+      } else if (isSeqItem(content)) {
+        unsupported(); // `- - a`
+      } else if (startsMapping(content)) {
+        seq.push(this.mapping(line.indent + at, content, line.indent + at));
+      } else {
+        const reader = new InlineReader(content);
+        seq.push(reader.wholeLine());
+        this.i++;
+        this.noDeeper(indent);
+      }
+      const next = this.lines[this.i];
+      if (!next || next.indent < indent) return seq;
+      if (next.indent > indent || !isSeqItem(next.text)) {
+        // a mapping key at the sequence's indent ends a `key:\n- item` sequence
+        if (next.indent === indent) return seq;
+        unsupported();
+      }
+    }
+  }
+
+  /** After an inline value nothing may be indented deeper (that would continue a multi-line scalar). */
+  private noDeeper(indent: number): void {
+    const next = this.lines[this.i];
+    if (next && next.indent > indent) unsupported();
+  }
+}
+
+function isSeqItem(text: string): boolean {
+  return text[0] === "-" && (text.length === 1 || text[1] === " ");
+}
+
+/** `key: ...` or `key:` with a plain key: the start of a compact mapping in a sequence item. */
+function startsMapping(text: string): boolean {
+  const m = /^[A-Za-z_$][A-Za-z0-9_$./-]*:(?: |$)/.exec(text);
+  return m !== null;
+}
+
+/** Splits the text into content lines; undefined when a line leaves the subset. */
+function contentLines(text: string): Line[] | undefined {
+  const lines: Line[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    let indent = start;
+    while (text.charCodeAt(indent) === 32) indent++;
+    if (indent < end && text[indent] !== "#") {
+      let stop = end;
+      while (stop > indent && text.charCodeAt(stop - 1) === 32) stop--;
+      const body = text.slice(indent, stop);
+      // document markers and directives are the full parser's business
+      if (indent === start && (body.startsWith("---") || body.startsWith("...") || body[0] === "%")) return undefined;
+      lines.push({ indent: indent - start, text: body });
+    }
+    start = end + 1;
+  }
+  return lines;
+}
+
+/**
+ * The value of a YAML text in the plain subset, exactly as the `yaml` package reads it, or
+ * undefined when the text is outside the subset (the caller then uses the full parser).
+ */
+export function readPlainYaml(text: string): { value: unknown } | undefined {
+  if (UNUSUAL_CHARACTER.test(text)) return undefined;
+  const lines = contentLines(text);
+  if (!lines || lines.length === 0) return undefined;
+  const reader = new BlockReader(lines);
+  try {
+    const first = lines[0]!;
+    // a lone scalar document is not a spec: leave it to the full parser
+    if (!isSeqItem(first.text) && !startsMapping(first.text)) return undefined;
+    const value = reader.node(first.indent);
+    if (reader.i !== lines.length) return undefined;
+    return { value };
+  } catch (e) {
+    if (e instanceof Unsupported) return undefined;
+    throw e;
+  }
+}
