@@ -43,9 +43,8 @@ fingerprint
 echo "==ipvsc:save=="
 ipvsadm -S -n
 echo "==ipvsc:thresholds=="
+# its ActiveConn/InActConn columns are the connection counts too: no plain -L -n listing
 ipvsadm -L -n --thresholds
-echo "==ipvsc:list=="
-ipvsadm -L -n
 echo "==ipvsc:timeouts=="
 ipvsadm -L --timeout
 echo "==ipvsc:daemon=="
@@ -296,6 +295,12 @@ converge_start() {
   have=$(sha256sum < "$S/manifest.sha256" | cut -d' ' -f1)
   [ "$have" = "$want" ] || fail_early "the staged manifest in $S is not the one this command was made for"
   grep -q "^[0-9a-f]*  params$" "$S/manifest.sha256" || fail_early "the manifest lists no params"
+  # an SFTP upload (remote.CopyToRemote) cannot set modes: the staged secrets become 0600 here
+  chmod 700 "$S" || exit 12
+  if [ -d "$S/secrets" ]; then
+    chmod 700 "$S/secrets" || exit 12
+    for f in "$S"/secrets/*; do [ -f "$f" ] && { chmod 600 "$f" || exit 12; }; done
+  fi
   umask 077
   mkdir -p "$STATE/runs" || exit 12
   R="$STATE/runs/converge-$(basename "$S")-$(date +%Y%m%d%H%M%S)-$$"

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
 import type { DirectorModel, IpvsRealServer, IpvsService, ServiceModel } from "../model/model.js";
-import { realServerKeyString, serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
+import { compareRealServers, realServerKeyString, serviceKeyString, serviceSelector } from "../model/service-key.js";
 import { prefixToNetmask } from "../model/addresses.js";
 import {
   renderDeleteRealServer, renderDeleteService, renderIpvsadmRules, renderRealServerCommand, renderServiceCommand,
@@ -91,6 +91,27 @@ function ourOwnership(live: LiveState, owner: string): Map<string, { name: strin
   return out;
 }
 
+/**
+ * Same address and port at every position, strictly ascending (so each server once): the
+ * two lists pair up index by index, in the order the maps would visit them.
+ */
+function sameServerList(a: readonly IpvsRealServer[], b: readonly IpvsRealServer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!, y = b[i]!;
+    if (x.address !== y.address || x.port !== y.port) return false;
+    if (i > 0 && compareRealServers(a[i - 1]!, x) >= 0) return false;
+  }
+  return true;
+}
+
+/** Every field describeRealServer reads is equal, so the two describe the same. */
+function sameRealServerSettings(a: IpvsRealServer, b: IpvsRealServer): boolean {
+  return a.forwarding === b.forwarding && a.weight === b.weight && a.upperThreshold === b.upperThreshold &&
+    a.lowerThreshold === b.lowerThreshold && a.tunnel?.type === b.tunnel?.type && a.tunnel?.port === b.tunnel?.port &&
+    a.tunnel?.checksum === b.tunnel?.checksum && (a.tunnel === undefined) === (b.tunnel === undefined);
+}
+
 function weightZero(rs: IpvsRealServer): IpvsRealServer {
   return { ...rs, weight: 0 };
 }
@@ -139,6 +160,13 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
         editServices.push({ cmd: renderServiceCommand("-E", svc.ipvs), undo: [renderServiceCommand("-E", current)] });
       }
     }
+    // the usual case: the same servers on both sides, in the same (sorted) order; the maps
+    // below give the same operations, but cost a key string and a map entry per server
+    if (sameServerList(current.realServers, svc.ipvs.realServers)) {
+      const want = svc.ipvs.realServers;
+      for (let i = 0; i < want.length; i++) editRealServer(svc, current, key, current.realServers[i]!, want[i]!);
+      return;
+    }
     const liveRs = rsMap(current);
     const wantRs = rsMap(svc.ipvs);
     for (const [rsKey, rs] of wantRs) {
@@ -150,13 +178,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
         }
         continue;
       }
-      const rsChanges = changesBetween(describeRealServer(was), describeRealServer(rs));
-      // keepalived-owned weights move with health checks: a failed check is health, not drift
-      if (svc.owner === "keepalived") continue;
-      if (rsChanges.length > 0) {
-        ops.push({ action: "edit-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: rsChanges });
-        editRs.push({ cmd: renderRealServerCommand("-e", svc.ipvs, rs), undo: [renderRealServerCommand("-e", current, was)] });
-      }
+      editRealServer(svc, current, key, was, rs, rsKey);
     }
     for (const [rsKey, was] of liveRs) {
       if (wantRs.has(rsKey)) continue;
@@ -171,6 +193,17 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
       if (svc.owner === "applier") {
         delRs.push({ cmd: renderDeleteRealServer(current.key, was), undo: [renderRealServerCommand("-a", current, was)] });
       }
+    }
+  }
+
+  /** A real server on both sides: an edit when anything but its identity differs. */
+  function editRealServer(svc: ServiceModel, current: IpvsService, key: string, was: IpvsRealServer, rs: IpvsRealServer, rsKey?: string): void {
+    // keepalived-owned weights move with health checks: a failed check is health, not drift
+    if (svc.owner === "keepalived" || sameRealServerSettings(was, rs)) return;
+    const rsChanges = changesBetween(describeRealServer(was), describeRealServer(rs));
+    if (rsChanges.length > 0) {
+      ops.push({ action: "edit-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey ?? realServerKeyString(rs), changes: rsChanges });
+      editRs.push({ cmd: renderRealServerCommand("-e", svc.ipvs, rs), undo: [renderRealServerCommand("-e", current, was)] });
     }
   }
 
@@ -214,8 +247,8 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   batches.finalize = finalizeSteps.map((st) => st.cmd);
   batches.rollback = [...applySteps, ...finalizeSteps].flatMap((st) => st.undo).reverse();
 
-  const applierServices = desiredServices.filter((s) => s.owner === "applier").map((s) => structuredClone(s.ipvs));
-  const expectedRules = renderIpvsadmRules({ services: sortServices(applierServices) });
+  // renderIpvsadmRules sorts a copy when it must and never touches its input: no clone needed
+  const expectedRules = renderIpvsadmRules({ services: desiredServices.filter((s) => s.owner === "applier").map((s) => s.ipvs) });
 
   const record: OwnershipRecord = { owner, services: {} };
   for (const s of desiredServices) record.services[s.name] = `${serviceKeyString(s.ipvs.key)} ${s.owner}`;
@@ -227,11 +260,18 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     ? createTwoFilesPatch("keepalived.conf (live)", "keepalived.conf (desired)", live.keepalivedConf ?? "", desired.keepalivedConf, "", "", { context: 3 })
     : "";
 
+  // on the director already, not yet ours: recorded as owned by this apply (adoption)
+  const adopting = desiredServices.filter((s) => {
+    const key = serviceKeyString(s.ipvs.key);
+    return liveByKey.has(key) && !ours.has(key);
+  }).map((s) => s.name);
+
   const plan: DirectorPlan = {
     director: desired.model.name,
     fingerprint: live.fingerprint,
     owner,
     operations: ops,
+    adopting,
     foreign: foreign.sort((a, b) => (a.serviceKey < b.serviceKey ? -1 : 1)),
     keepalived: { managed, configChanged, diff, action },
     batches,

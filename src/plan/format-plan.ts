@@ -20,6 +20,28 @@ function counts(d: DirectorPlan): string {
   return `${d.operations.length} change(s): ${by("in-place")} in-place, ${by("draining")} draining, ${by("disruptive")} disruptive`;
 }
 
+/** Services adopted by this plan (a plan saved before adoption existed has none). */
+function adoptingOf(d: DirectorPlan): string[] {
+  return d.adopting ?? [];
+}
+
+/** The director's headline: no changes, adoption only (nothing but the ownership record), or the counts. */
+function headline(d: DirectorPlan): string {
+  if (d.empty) return "no changes";
+  if (d.operations.length > 0 || d.keepalived.action !== "none" || d.foreign.some((f) => f.pruned)) return counts(d);
+  const n = adoptingOf(d).length;
+  return n > 0
+    ? `adopting ${n} service(s) already on the director: no change to the IPVS table (apply records them as owned by ${d.owner})`
+    : `ownership record update only: no change to the IPVS table`;
+}
+
+function adoptionLine(d: DirectorPlan): string | undefined {
+  const names = adoptingOf(d);
+  if (names.length === 0) return undefined;
+  const shown = names.length <= 10 ? names.join(", ") : `${names.slice(0, 10).join(", ")} and ${names.length - 10} more`;
+  return `= adopt ${shown}: on the director already, recorded as owned by ${d.owner} (no kernel change)`;
+}
+
 /** The plan for a terminal, like `terraform plan`; `color` adds ANSI colours. */
 export function formatPlanText(plan: Plan, opts: { color?: boolean } = {}): string {
   const c = (code: string, s: string) => (opts.color ? `${code}${s}${COLOR.reset}` : s);
@@ -27,8 +49,10 @@ export function formatPlanText(plan: Plan, opts: { color?: boolean } = {}): stri
   out.push(`Rollout order: ${plan.order.join(" -> ")}`);
   for (const d of plan.directors) {
     out.push("");
-    out.push(c(COLOR.bold, `director ${d.director}: ${d.empty ? "no changes" : counts(d)}`));
+    out.push(c(COLOR.bold, `director ${d.director}: ${headline(d)}`));
     out.push(c(COLOR.dim, `  live state ${d.fingerprint.slice(0, 12)}`));
+    const adoption = adoptionLine(d);
+    if (adoption !== undefined) out.push(`  ${c(COLOR.dim, adoption)}`);
     for (const op of d.operations) {
       const line = opLine(op);
       out.push(`  ${c(COLOR[SYMBOL[op.action] as "+"], line)}`);
@@ -64,7 +88,9 @@ export function formatPlanJson(plan: Plan): string {
 export function formatPlanMarkdown(plan: Plan): string {
   const out: string[] = ["## IPVS rollout plan", "", `Rollout order: ${plan.order.map((d) => `\`${d}\``).join(" → ")}`];
   for (const d of plan.directors) {
-    out.push("", `### \`${d.director}\`: ${d.empty ? "no changes" : counts(d)}`);
+    out.push("", `### \`${d.director}\`: ${headline(d)}`);
+    const adoption = adoptionLine(d);
+    if (adoption !== undefined) out.push("", adoption.slice(2));
     if (d.operations.length > 0) {
       out.push("", "| | change | class | via |", "|---|---|---|---|");
       for (const op of d.operations) out.push(`| ${SYMBOL[op.action]} | ${opLine(op).slice(2).replace(/ \[.*$/, "").replace(/\|/g, "\\|")} | ${op.class} | ${op.owner} |`);

@@ -64,6 +64,13 @@ export interface DirectorPlan {
   fingerprint: string;
   owner: string;
   operations: PlanOperation[];
+  /**
+   * Services the spec declares that are on the director already but not yet in this owner's
+   * record (a director imported with `ipvsc import --director`): apply records them as owned,
+   * without a kernel change for them beyond what `operations` lists. Absent in plans saved
+   * before adoption was reported.
+   */
+  adopting?: string[];
   foreign: ForeignService[];
   keepalived: {
     /** keepalived runs on this director for this spec (health-checked pools or VRRP) */
