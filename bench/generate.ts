@@ -263,7 +263,6 @@ export function specToYaml(spec: SpecInput): string {
 
 // --- the live state dump ---------------------------------------------------------------
 
-const FORWARD_NAME = { nat: "Masq", dr: "Route", tunnel: "Tunnel" } as const;
 const PROTOCOL_NAME = { tcp: "TCP", udp: "UDP", sctp: "SCTP" } as const;
 
 function listingServiceLine(s: IpvsService, tail: string): string {
@@ -272,20 +271,20 @@ function listingServiceLine(s: IpvsService, tail: string): string {
   return `${PROTOCOL_NAME[k.protocol]}  ${formatAddressPort(k.address, k.port)} ${tail}`;
 }
 
-/** `ipvsadm -L -n --thresholds` and `ipvsadm -L -n` for a table, as ipvsadm 1.31 prints them. */
-function renderListings(services: readonly IpvsService[]): { thresholds: string; list: string } {
+/**
+ * `ipvsadm -L -n --thresholds` for a table, as ipvsadm 1.31 prints it (its ActiveConn and
+ * InActConn columns are the connection counts the planner reads).
+ */
+function renderThresholdListing(services: readonly IpvsService[]): string {
   const th = ["IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn", "  -> RemoteAddress:Port"];
-  const ls = ["IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port Scheduler Flags", "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn"];
   for (const s of services) {
     th.push(listingServiceLine(s, ""));
-    ls.push(listingServiceLine(s, s.scheduler));
     for (const rs of s.realServers) {
       const addr = formatAddressPort(rs.address, rs.port).padEnd(30);
       th.push(`  -> ${addr}${String(rs.upperThreshold).padEnd(11)}${String(rs.lowerThreshold).padEnd(11)}${"3".padEnd(11)}12`);
-      ls.push(`  -> ${addr}${FORWARD_NAME[rs.forwarding].padEnd(8)}${String(rs.weight).padEnd(7)}${"3".padEnd(11)}12`);
     }
   }
-  return { thresholds: th.join("\n"), list: ls.join("\n") };
+  return th.join("\n");
 }
 
 /** What `ipvsadm -S -n` prints for our rule file: the same lines without `-x`/`-y`. */
@@ -295,20 +294,19 @@ function saveTextOf(rules: string): string {
 
 /**
  * The read-state dump of `director` running `previous` (a compile of previousSpec()):
- * its table (`-S -n`, thresholds, listing), its keepalived.conf, and the ownership record
+ * its table (`-S -n`, the thresholds listing), its keepalived.conf, and the ownership record
  * `owner` wrote when it applied it. keepalived is running.
  */
 export function renderLiveDump(previous: CompileOutput, director: string, owner: string): string {
   const d = previous.directors.find((x) => x.name === director);
   const dm = previous.model.directors.find((x) => x.name === director);
   if (!d || !dm) throw new Error(`no director ${director}`);
-  const { thresholds, list } = renderListings(dm.table.services);
+  const thresholds = renderThresholdListing(dm.table.services);
   const record = [`owner ${owner}`, ...dm.services.map((s) => `service ${s.name} ${serviceKeyString(s.ipvs.key)} ${s.owner}`)].join("\n");
   return [
     "==ipvsc:fingerprint==", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     "==ipvsc:save==", saveTextOf(d.ipvsadmRules),
     "==ipvsc:thresholds==", thresholds,
-    "==ipvsc:list==", list,
     "==ipvsc:timeouts==", "Timeout (tcp tcpfin udp): 900 120 300",
     "==ipvsc:daemon==", "master sync daemon (mcast=eth1, syncid=51)",
     "==ipvsc:keepalived-running==", "yes",

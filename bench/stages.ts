@@ -53,7 +53,8 @@ const output = stage("compile: render (rules, keepalived.conf x2, sysctl)", () =
 const sections = stage("plan: split dump sections", () => splitSections(dump));
 stage("plan: parse ipvsadm -S -n", () => parseIpvsadmSave(sections["save"] ?? ""));
 stage("plan: parse --thresholds listing", () => parseIpvsadmThresholds(sections["thresholds"] ?? ""));
-stage("plan: parse -L -n listing", () => parseIpvsadmConnections(sections["list"] ?? ""));
+// a dump from before the plain listing was dropped has a `list` section; this one has not
+if (sections["list"] !== undefined) stage("plan: parse -L -n listing", () => parseIpvsadmConnections(sections["list"] ?? ""));
 const live = stage("plan: parseLiveState (all of the above)", () => parseLiveState("lb1", dump));
 const director = output.model.directors.find((d) => d.name === "lb1")!;
 const keepalivedConf = output.directors.find((d) => d.name === "lb1")!.keepalivedConf;

@@ -1,6 +1,7 @@
 /** Identity of services and real servers: stable string keys and a total order. */
 import { addressSortKey, compareAddresses, formatAddressPort } from "./addresses.js";
 import type { IpvsRealServer, IpvsService, ServiceKey } from "./model.js";
+import { plainIpv4Value } from "../schema/ip-text.js";
 
 const PROTOCOL_FLAG = { tcp: "-t", udp: "-u", sctp: "--sctp-service" } as const;
 
@@ -75,7 +76,29 @@ const byServiceKey = (a: Pick<IpvsService, "key">, b: Pick<IpvsService, "key">) 
 
 /** Sorts real servers in place like a stable sort with compareRealServers; sorted lists are left as they are. */
 export function sortRealServers<T extends RealServerAddress>(servers: T[]): T[] {
-  return isSorted(servers, compareRealServers) ? servers : sortByKey(servers, realServerSortKey);
+  return realServersSorted(servers) ? servers : sortByKey(servers, realServerSortKey);
+}
+
+/**
+ * isSorted(servers, compareRealServers), reading each IPv4 address once instead of twice
+ * (this runs over every real server of a table): two IPv4 addresses order by their value.
+ */
+export function realServersSorted(servers: readonly RealServerAddress[]): boolean {
+  let prev = servers[0];
+  if (prev === undefined) return true;
+  let pv = plainIpv4Value(prev.address);
+  for (let i = 1; i < servers.length; i++) {
+    const cur = servers[i]!;
+    const cv = plainIpv4Value(cur.address);
+    if (pv >= 0 && cv >= 0) {
+      if (pv > cv || (pv === cv && prev.port > cur.port)) return false;
+    } else if (compareRealServers(prev, cur) > 0) {
+      return false;
+    }
+    prev = cur;
+    pv = cv;
+  }
+  return true;
 }
 
 /** Sorts a table in place into canonical order and returns it. */

@@ -8,7 +8,7 @@ import { formatAddressPort, prefixToNetmask } from "../model/addresses.js";
 import type { Family, IpvsRealServer, IpvsService, IpvsTable, ServiceKey, TunnelOptions } from "../model/model.js";
 import { canonicalFlags } from "../model/normalize.js";
 import {
-  compareRealServers, compareServiceKeys, isSorted, serviceSelector, serviceSortKey, sortByKey, sortRealServers,
+  compareServiceKeys, isSorted, realServersSorted, serviceSelector, serviceSortKey, sortByKey, sortRealServers,
 } from "../model/service-key.js";
 
 const FORWARDING_SWITCH = { dr: "-g", tunnel: "-i", nat: "-m" } as const;
@@ -105,7 +105,7 @@ export function renderIpvsadmRules(table: IpvsTable): string {
   const lines: string[] = [];
   for (const svc of services) {
     lines.push(renderServiceLine(svc));
-    const servers = isSorted(svc.realServers, compareRealServers) ? svc.realServers : sortRealServers([...svc.realServers]);
+    const servers = realServersSorted(svc.realServers) ? svc.realServers : sortRealServers([...svc.realServers]);
     const prefix = `-a ${serviceSelector(svc.key)} -r `;
     for (const rs of servers) lines.push(realServerCommand(prefix, rs));
   }

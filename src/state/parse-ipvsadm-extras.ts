@@ -7,7 +7,7 @@
 import { error, type Issue } from "../issues.js";
 import { canonicalAddress } from "../model/addresses.js";
 import { isIpAddress } from "../schema/spec-schema.js";
-import { readListingColumns } from "./parse-ipvsadm-thresholds.js";
+import { parseIpvsadmThresholds, readCleanListingColumnSet, readListingColumns, type ThresholdMap } from "./parse-ipvsadm-thresholds.js";
 
 /** Connection timeouts in seconds, as `ipvsadm --set TCP TCPFIN UDP` takes them. */
 export interface IpvsTimeouts {
@@ -94,4 +94,36 @@ export function parseIpvsadmDaemon(text: string): { daemons: SyncDaemonState[]; 
 export function parseIpvsadmConnections(text: string): { connections: ConnectionMap; issues: Issue[] } {
   const { map, issues } = readListingColumns(text, ["ActiveConn", "InActConn"], (activeConn, inactConn) => ({ activeConn, inactConn }));
   return { connections: map, issues };
+}
+
+const THRESHOLD_LISTING_COLUMNS = ["Uthreshold", "Lthreshold", "ActiveConn", "InActConn"] as const;
+
+/**
+ * Reads `ipvsadm -L -n --thresholds`, which has the Uthreshold, Lthreshold, ActiveConn and
+ * InActConn columns, into thresholds and connection counts in one pass (the read-state dump
+ * carries no separate plain listing). A listing the one-pass reader cannot take is read
+ * twice, by parseIpvsadmThresholds and parseIpvsadmConnections, which word its issues.
+ */
+export function parseIpvsadmThresholdListing(text: string): { thresholds: ThresholdMap; connections: ConnectionMap; issues: Issue[] } {
+  const connections: ConnectionMap = new Map();
+  const thresholds = readCleanListingColumnSet(text, THRESHOLD_LISTING_COLUMNS, (v) => ({
+    upper: v[0]!, lower: v[1]!, activeConn: v[2]!, inactConn: v[3]!,
+  }));
+  if (thresholds) {
+    const split: ThresholdMap = new Map();
+    for (const [svc, inner] of thresholds) {
+      const lastInner: Map<string, { upper: number; lower: number }> = new Map();
+      const connInner: Map<string, ConnectionCounts> = new Map();
+      for (const [rs, row] of inner) {
+        lastInner.set(rs, { upper: row.upper, lower: row.lower });
+        connInner.set(rs, { activeConn: row.activeConn, inactConn: row.inactConn });
+      }
+      split.set(svc, lastInner);
+      connections.set(svc, connInner);
+    }
+    return { thresholds: split, connections, issues: [] };
+  }
+  const t = parseIpvsadmThresholds(text);
+  const c = parseIpvsadmConnections(text);
+  return { thresholds: t.thresholds, connections: c.connections, issues: [...t.issues, ...c.issues] };
 }

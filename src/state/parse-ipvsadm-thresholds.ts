@@ -166,16 +166,17 @@ export function collectColumns<T>(
  */
 function readCleanListingColumns<T>(
   text: string,
-  names: readonly [string, string],
-  make: (a: number, b: number) => T,
+  names: readonly string[],
+  make: (values: readonly number[]) => T,
 ): Map<string, Map<string, T>> | undefined {
   const map = new Map<string, Map<string, T>>();
   let columns: string[] = [];
   // where each wanted column sits in a row's values (the last of equal names, as a row object keeps it)
-  let at: [number, number] = [-1, -1];
+  let at: number[] = names.map(() => -1);
   const locate = () => {
-    at = [columns.lastIndexOf(names[0]), columns.lastIndexOf(names[1])];
+    at = names.map((n) => columns.lastIndexOf(n));
   };
+  const values: number[] = names.map(() => 0);
   let inner: Map<string, T> | undefined;
   for (const raw of text.split(/\r?\n/)) {
     const trimmed = raw.trim();
@@ -197,10 +198,13 @@ function readCleanListingColumns<T>(
         continue;
       }
       const addr = inner && tokens[1] !== undefined ? parseListedAddress(tokens[1]) : undefined;
-      if (!inner || !addr || at[0] < 0 || at[1] < 0) return undefined;
-      const a = tokens[at[0] + 2], b = tokens[at[1] + 2];
-      if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return undefined;
-      inner.set(realServerKeyString(addr), make(Number(a), Number(b)));
+      if (!inner || !addr) return undefined;
+      for (let i = 0; i < at.length; i++) {
+        const v = at[i]! < 0 ? undefined : tokens[at[i]! + 2];
+        if (v === undefined || !/^\d+$/.test(v)) return undefined;
+        values[i] = Number(v);
+      }
+      inner.set(realServerKeyString(addr), make(values));
       continue;
     }
     let key: ServiceKey;
@@ -227,9 +231,22 @@ export function readListingColumns<T>(
   names: readonly [string, string],
   make: (a: number, b: number) => T,
 ): { map: Map<string, Map<string, T>>; issues: Issue[] } {
-  const clean = readCleanListingColumns(text, names, make);
+  const clean = readCleanListingColumns(text, names, (v) => make(v[0]!, v[1]!));
   if (clean) return { map: clean, issues: [] };
   return collectColumns(parseIpvsadmListing(text), names, make);
+}
+
+/**
+ * Any number of numeric columns of a clean listing in one pass (see readCleanListingColumns):
+ * `make` gets the values in the order of `names` (a reused array: copy what it keeps).
+ * Undefined when the listing has an irregular line or value, or lacks one of the columns.
+ */
+export function readCleanListingColumnSet<T>(
+  text: string,
+  names: readonly string[],
+  make: (values: readonly number[]) => T,
+): Map<string, Map<string, T>> | undefined {
+  return readCleanListingColumns(text, names, make);
 }
 
 /**

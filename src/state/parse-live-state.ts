@@ -2,7 +2,7 @@
 import { error, type Issue } from "../issues.js";
 import { parseIpvsadmSave } from "./parse-ipvsadm-save.js";
 import { parseIpvsadmThresholds, setThresholds } from "./parse-ipvsadm-thresholds.js";
-import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
+import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmThresholdListing, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
 import { parseOwnershipRecord, splitSections, type LiveState, type OwnershipRecord } from "./live-state.js";
 
 
@@ -12,11 +12,14 @@ export function parseLiveState(director: string, text: string): LiveState {
   const issues: Issue[] = [];
   if (sec.end === undefined) issues.push(error("ssh-failed", ["director", director], `the state dump of ${director} is incomplete`));
   const save = parseIpvsadmSave(sec.save ?? "");
-  const thresholds = parseIpvsadmThresholds(sec.thresholds ?? "");
-  const connections = parseIpvsadmConnections(sec.list ?? "");
+  // the connection counts come from the thresholds listing; a dump of an older read-state
+  // script also has the plain `ipvsadm -L -n` listing (section `list`), read as before
+  const listing = sec.list === undefined ? parseIpvsadmThresholdListing(sec.thresholds ?? "") : undefined;
+  const thresholds = listing ?? parseIpvsadmThresholds(sec.thresholds ?? "");
+  const connections = listing ?? parseIpvsadmConnections(sec.list ?? "");
   const timeouts = parseIpvsadmTimeouts(sec.timeouts ?? "");
   const daemon = parseIpvsadmDaemon(sec.daemon ?? "");
-  issues.push(...save.issues, ...thresholds.issues, ...connections.issues);
+  issues.push(...save.issues, ...(listing ? listing.issues : [...thresholds.issues, ...connections.issues]));
   const ownership: OwnershipRecord[] = [];
   for (const chunk of (sec.owners ?? "").split(/^--$/m)) {
     const rec = parseOwnershipRecord(chunk);

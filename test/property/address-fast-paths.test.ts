@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import { canonicalAddress, compareAddresses } from "../../src/model/addresses.js";
+import { compareRealServers, isSorted, realServersSorted } from "../../src/model/service-key.js";
 import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../../src/schema/ip-text.js";
 import { isIpAddress } from "../../src/schema/spec-schema.js";
 
@@ -98,5 +99,21 @@ describe("fast address readers agree with ipaddr.js", () => {
       }
       assert.equal(compareAddresses(a, b), expected, `${a} vs ${b}`);
     }), { seed: SEED, numRuns: 4000 });
+  });
+});
+
+describe("realServersSorted", () => {
+  test("answers as isSorted with compareRealServers, on mixed and repeated addresses", () => {
+    const address = fc.oneof(
+      fc.constantFrom("10.0.0.1", "10.0.0.2", "10.0.0.10", "9.255.255.255", "128.0.0.1", "255.255.255.255", "0.0.0.0"),
+      fc.constantFrom("2001:db8::1", "2001:db8::2", "::1", "::ffff:10.0.0.1"),
+      fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(([a, b]) => `192.0.${a}.${b}`),
+    );
+    const server = fc.record({ address, port: fc.integer({ min: 0, max: 3 }) });
+    fc.assert(fc.property(fc.array(server, { maxLength: 6 }), (servers) => {
+      assert.equal(realServersSorted(servers), isSorted(servers, compareRealServers));
+      const sorted = [...servers].sort(compareRealServers);
+      assert.equal(realServersSorted(sorted), true);
+    }), { seed: SEED, numRuns: 3000 });
   });
 });

@@ -33,7 +33,7 @@ function dump(save: string, opts: { owners?: string; keepalived?: string; runnin
   return [
     "==ipvsc:fingerprint==", "f1ngerprint",
     "==ipvsc:save==", save.trimEnd(),
-    "==ipvsc:thresholds==", "", "==ipvsc:list==", "", "==ipvsc:timeouts==", "Timeout (tcp tcpfin udp): 900 120 300",
+    "==ipvsc:thresholds==", "", "==ipvsc:timeouts==", "Timeout (tcp tcpfin udp): 900 120 300",
     "==ipvsc:daemon==", "",
     "==ipvsc:keepalived-running==", opts.running ? "yes" : "no",
     ...(opts.keepalived !== undefined ? ["==ipvsc:keepalived-conf==", opts.keepalived.trimEnd(), "==ipvsc:keepalived-conf-present==", "yes"] : []),

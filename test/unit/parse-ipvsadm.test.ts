@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import type { IpvsTable } from "../../src/model/model.js";
 import { renderIpvsadmRules } from "../../src/render/render-ipvsadm-rules.js";
 import { applyIpvsadmCommands, parseIpvsadmCommands, parseIpvsadmSave } from "../../src/state/parse-ipvsadm-save.js";
-import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmTimeouts } from "../../src/state/parse-ipvsadm-extras.js";
+import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmThresholdListing, parseIpvsadmTimeouts } from "../../src/state/parse-ipvsadm-extras.js";
 import { applyThresholds, parseIpvsadmThresholds } from "../../src/state/parse-ipvsadm-thresholds.js";
+import { parseLiveState } from "../../src/state/parse-live-state.js";
 
 /** Parses text that must be free of issues. */
 function tableOf(text: string): IpvsTable {
@@ -336,6 +337,33 @@ SCTP 203.0.113.1:3868 rr
     assert.deepEqual(connections.get("tcp/203.0.113.1:80")?.get("192.0.2.2:8080"), { activeConn: 0, inactConn: 2 });
     assert.deepEqual(connections.get("sctp/203.0.113.1:3868")?.get("192.0.2.3:3868"), { activeConn: 1, inactConn: 0 });
     assert.deepEqual(parseIpvsadmConnections(THRESHOLDS).connections.get("tcp/10.0.0.1:80")?.get("192.168.1.10:8080"), { activeConn: 7, inactConn: 1 });
+  });
+
+  test("one pass over the thresholds listing gives the thresholds and the connection counts", () => {
+    const both = parseIpvsadmThresholdListing(THRESHOLDS);
+    assert.deepEqual(both.issues, []);
+    assert.deepEqual(both.thresholds, parseIpvsadmThresholds(THRESHOLDS).thresholds);
+    assert.deepEqual(both.connections, parseIpvsadmConnections(THRESHOLDS).connections);
+    // an unreadable line: the two separate readers take over and report it
+    const bad = "Prot LocalAddress:Port Uthreshold Lthreshold ActiveConn InActConn\nTCP  web.example:http\n";
+    assert.deepEqual(parseIpvsadmThresholdListing(bad).issues.map((i) => i.path), [["line", 2], ["line", 2]]);
+  });
+
+  test("parseLiveState takes the counts from the thresholds listing, or from an older dump's plain listing", () => {
+    const save = "-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 1";
+    const listing = "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Uthreshold Lthreshold ActiveConn InActConn\n  -> RemoteAddress:Port\nTCP  10.0.0.1:80\n  -> 192.168.1.10:8080 5 2 7 1";
+    const plainList = "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  10.0.0.1:80 wlc\n  -> 192.168.1.10:8080 Masq 1 9 4";
+    const dumpOf = (extra: string[]) => ["==ipvsc:save==", save, "==ipvsc:thresholds==", listing, ...extra,
+      "==ipvsc:timeouts==", "Timeout (tcp tcpfin udp): 900 120 300", "==ipvsc:end==", ""].join("\n");
+    const now = parseLiveState("lb1", dumpOf([]));
+    assert.deepEqual(now.issues, []);
+    assert.deepEqual(now.connections.get("tcp/10.0.0.1:80")?.get("192.168.1.10:8080"), { activeConn: 7, inactConn: 1 });
+    const rs = now.table.services[0]!.realServers[0]!;
+    assert.deepEqual([rs.upperThreshold, rs.lowerThreshold], [5, 2]);
+    const old = parseLiveState("lb1", dumpOf(["==ipvsc:list==", plainList]));
+    assert.deepEqual(old.issues, []);
+    assert.deepEqual(old.connections.get("tcp/10.0.0.1:80")?.get("192.168.1.10:8080"), { activeConn: 9, inactConn: 4 });
+    assert.deepEqual(old.table, now.table);
   });
 
   test("unreadable listing lines are issues with line numbers", () => {
