@@ -16,8 +16,10 @@ KPID=/run/keepalived.pid
 # the fingerprint covers what a plan is computed from: the table, keepalived.conf and the
 # ownership records (connection counters and thresholds are left out: they move on their own)
 fingerprint() {
+  # $1: the sorted table when the caller has it already (each pass over a big table costs
+  # seconds on a slow director)
   {
-    ipvsadm -S -n | LC_ALL=C sort
+    if [ $# -ge 1 ]; then cat "$1"; else ipvsadm -S -n | LC_ALL=C sort; fi
     echo "==keepalived"
     cat "$KCONF_DIR/keepalived.conf" 2>/dev/null
     echo "==owners"
@@ -369,18 +371,27 @@ drain() {
 }
 
 verify() {
-  # the applier-owned services must read back exactly as expected; removed ones must be gone
+  # every service the batches touched must read back exactly as expected; removed ones must
+  # be gone (untouched services were not changed: the fingerprint proved the starting point)
   ipvsadm -S -n > "$D/after.rules" || return 1
-  { selectors_of "$D/expected.rules"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
-  awk 'NR == FNR { want[$0] = 1; next }
-       { s = ""; for (i = 2; i <= NF; i++) { if ($i == "-s" || $i == "-r") break; s = s (s == "" ? "" : " ") $i } if (s in want) print }' \
-    "$D/verify.selectors" "$D/after.rules" | LC_ALL=C sort > "$D/after.owned"
-  strip_thresholds < "$D/expected.rules" | LC_ALL=C sort > "$D/expected.sorted"
+  { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
+  [ -s "$D/verify.selectors" ] || { verify_keepalived; return; }
+  only_selected() {
+    awk 'NR == FNR { want[$0] = 1; next }
+         { s = ""; for (i = 2; i <= NF; i++) { if ($i == "-s" || $i == "-r") break; s = s (s == "" ? "" : " ") $i } if (s in want) print }' \
+      "$D/verify.selectors" "$1"
+  }
+  only_selected "$D/after.rules" | LC_ALL=C sort > "$D/after.owned"
+  only_selected "$D/expected.rules" | strip_thresholds | LC_ALL=C sort > "$D/expected.sorted"
   if ! cmp -s "$D/expected.sorted" "$D/after.owned"; then
     say "verification failed: the table differs from the plan"
     diff "$D/expected.sorted" "$D/after.owned" 2>/dev/null | sed 's/^/  /' | head -40
     return 1
   fi
+  verify_keepalived
+}
+
+verify_keepalived() {
   if [ "$KEEPALIVED" != none ] && ! keepalived_pid >/dev/null; then
     sleep 1
     keepalived_pid >/dev/null || { say "verification failed: keepalived is not running"; return 1; }
@@ -439,11 +450,12 @@ worker() {
   flock -n 9 || refuse "another apply holds the lock on this director"
   if [ "$1" = converge ]; then
     converge_plan
+    ipvsadm -S -n | LC_ALL=C sort > "$D/snapshot.sorted"
   else
-    now=$(fingerprint)
+    ipvsadm -S -n | LC_ALL=C sort > "$D/snapshot.sorted"
+    now=$(fingerprint "$D/snapshot.sorted")
     [ "$now" = "$(cat "$D/fingerprint")" ] || refuse "stale plan: the director changed since the plan was computed (plan again)"
   fi
-  ipvsadm -S -n | LC_ALL=C sort > "$D/snapshot.sorted"
   mkdir -p "$D/old/secrets"
   [ -f "$KCONF_DIR/keepalived.conf" ] && cp "$KCONF_DIR/keepalived.conf" "$D/old/keepalived.conf"
   for f in "$KCONF_DIR"/vrrp-auth-*.conf; do [ -f "$f" ] && cp "$f" "$D/old/secrets/"; done
