@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs every test file under test/ with node's own test runner (TypeScript through tsx).
-// Lab tests live in test/lab/ and decide for themselves whether the lab is available.
+// Runs every test file under test/ with node's own test runner (TypeScript through tsx):
+// first everything but the lab, then the lab (test/lab/, real kernels under QEMU), and
+// prints how long each part took. Lab tests decide for themselves whether the lab is
+// available (IPVS_LAB=required makes an unavailable lab fail them).
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -15,14 +17,22 @@ function collect(dir) {
   return out;
 }
 
+function run(files) {
+  if (files.length === 0) return { status: 0, seconds: 0 };
+  const started = Date.now();
+  const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
+    { stdio: "inherit" },
+  );
+  return { status: result.status ?? 1, seconds: (Date.now() - started) / 1000 };
+}
+
 const filter = process.argv.slice(2);
 let files = collect("test");
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
-const started = Date.now();
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
-  { stdio: "inherit" },
-);
-console.log(`test files: ${files.length}, wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-process.exit(result.status ?? 1);
+const isLab = (f) => f.startsWith(join("test", "lab"));
+const core = run(files.filter((f) => !isLab(f)));
+const lab = run(files.filter(isLab));
+console.log(`test files: ${files.length}; core suite ${core.seconds.toFixed(1)} s, lab suite ${lab.seconds.toFixed(1)} s`);
+process.exit(core.status !== 0 ? core.status : lab.status);
