@@ -9,7 +9,7 @@ import ipaddr from "ipaddr.js";
 import { plainIpv4Value, plainIpv6Groups } from "./ip-text.js";
 import {
   COMMAND_ARG, COMMAND_PROGRAM, HEX, HOST_KEY, HOSTNAME, INTERFACE, KERNEL_VERSION, NAME, PATH,
-  URL_PATH, VRRP_PASSWORD, type Grammar,
+  URL_PATH, type Grammar,
 } from "./grammar.js";
 
 function pattern(g: Grammar) {

@@ -13,11 +13,12 @@
  * Run: IPVS_LAB=required node --import tsx --test test/lab/apply-faults.test.ts
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { bootDirectors, clientRequests, labStatus, requireLabOrSkip, setupLabNetwork, VIP_V4, type LabDirector } from "./lab.js";
+import { describe, it } from "node:test";
+import { clientRequests, requireLabOrSkip, VIP_V4, type LabDirector } from "./lab.js";
 import {
-  keepalivedPid, labSpec, LAB_INTERFACES, liveRules, natRules, natService, quickHttpCheck, resetDirector, RolloutWorkspace,
+  keepalivedPid, labSpec, LAB_INTERFACES, liveRules, natRules, natService, quickHttpCheck, resetDirector,
   rsAddress, waitFor, type CliRun,
+  useLabDirector,
 } from "./support/rollout-harness.js";
 
 const VIP = VIP_V4(10);
@@ -50,12 +51,7 @@ done
 `;
 
 describe("ipvsc apply faults on a real director", { timeout: 240_000 }, () => {
-  let d: LabDirector | undefined;
-  const ws = new RolloutWorkspace();
-  const director = (): LabDirector => {
-    if (!d) throw new Error("director not booted");
-    return d;
-  };
+  const { director, ws } = useLabDirector();
   /** the starting point of most cases, loaded by hand: VIP on rs1 + rs2, weight 1 each */
   const loadOld = async (lab: LabDirector): Promise<void> => {
     await resetDirector(lab, OLD_RULES);
@@ -73,17 +69,6 @@ describe("ipvsc apply faults on a real director", { timeout: 240_000 }, () => {
     assert.doesNotMatch(r.out, /NEW state|UNKNOWN/);
   };
 
-  before(async () => {
-    if (!labStatus().available) return;
-    const [booted] = await bootDirectors(1);
-    d = booted;
-    await setupLabNetwork(director());
-  }, { timeout: 180_000 });
-
-  after(async () => {
-    await d?.close();
-    ws.cleanup();
-  });
 
   it("the SSH connection dies mid-apply: the worker finishes, the CLI reattaches and reports the NEW state", { timeout: 90_000 }, async (t) => {
     if (!requireLabOrSkip(t)) return;

@@ -10,34 +10,18 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { bootDirectors, clientRequests, labStatus, requireLabOrSkip, setupLabNetwork, tally, VIP_V4, type LabDirector } from "./lab.js";
+import { describe, it } from "node:test";
+import { clientRequests, requireLabOrSkip, tally, VIP_V4 } from "./lab.js";
 import {
   DIRECTOR_NAME, keepalivedPid, labSpec, liveFingerprint, liveRules, liveRulesBytes, natRules, natService, quickHttpCheck,
-  resetDirector, RolloutWorkspace, rsAddress, startMissingHttpd, stopHttpd, Traffic, unionRules, waitFor,
+  resetDirector, rsAddress, startMissingHttpd, stopHttpd, Traffic, unionRules, waitFor,
+  useLabDirector,
 } from "./support/rollout-harness.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("ipvsc apply on a real director", { timeout: 240_000 }, () => {
-  let d: LabDirector | undefined;
-  const ws = new RolloutWorkspace();
-  const director = (): LabDirector => {
-    if (!d) throw new Error("director not booted");
-    return d;
-  };
-
-  before(async () => {
-    if (!labStatus().available) return;
-    const [booted] = await bootDirectors(1);
-    d = booted;
-    await setupLabNetwork(director());
-  }, { timeout: 180_000 });
-
-  after(async () => {
-    await d?.close();
-    ws.cleanup();
-  });
+  const { director, ws } = useLabDirector();
 
   it("changes a live service without failing a request (and shows what the naive -C/-R does)", { timeout: 120_000 }, async (t) => {
     if (!requireLabOrSkip(t)) return;

@@ -13,12 +13,13 @@
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import type { Plan } from "../../src/plan/plan-types.js";
-import { bootDirectors, labStatus, requireLabOrSkip, setupLabNetwork, VIP_V4, type LabDirector } from "./lab.js";
+import { requireLabOrSkip, VIP_V4 } from "./lab.js";
 import {
-  DIRECTOR_NAME, keepalivedPid, liveRules, liveRulesBytes, resetDirector, RolloutWorkspace, rsAddress, sortedRules, waitFor,
+  DIRECTOR_NAME, keepalivedPid, liveRules, liveRulesBytes, resetDirector, rsAddress, sortedRules, waitFor,
+  useLabDirector,
 } from "./support/rollout-harness.js";
 
 const [rs1, rs2, rs3] = [rsAddress(1), rsAddress(2), rsAddress(3)];
@@ -88,26 +89,9 @@ virtual_server ${CHECKED} 80 {
 const CHECKED_RULES = sortedRules(`-A -t ${CHECKED}:80 -s rr\n-a -t ${CHECKED}:80 -r ${rs1}:80 -m -w 1\n-a -t ${CHECKED}:80 -r ${rs3}:80 -m -w 2`);
 
 describe("ipvsc import --director on a real director", { timeout: 170_000 }, () => {
-  let d: LabDirector | undefined;
-  const ws = new RolloutWorkspace();
-  const director = (): LabDirector => {
-    if (!d) throw new Error("director not booted");
-    return d;
-  };
-
-  before(async () => {
-    if (!labStatus().available) return;
-    const [booted] = await bootDirectors(1);
-    d = booted;
-    await setupLabNetwork(director());
-  }, { timeout: 120_000 });
-
-  after(async () => {
-    if (d) {
-      await d.exec("p=$(cat /run/keepalived.pid 2>/dev/null) && kill \"$p\"").catch(() => undefined);
-      await d.close();
-    }
-    ws.cleanup();
+  const { director, ws } = useLabDirector({
+    bootTimeoutMs: 120_000,
+    beforeClose: async (d) => void (await d.exec("p=$(cat /run/keepalived.pid 2>/dev/null) && kill \"$p\"")),
   });
 
   it("imports a hand-made director; plan shows only the adoption; apply leaves the table bytes and keepalived's process alone", { timeout: 150_000 }, async (t) => {

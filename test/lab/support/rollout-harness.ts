@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { runCli, type CliIo } from "../../../src/cli/cli.js";
 import type { SpecInput } from "../../../src/schema/spec-schema.js";
-import { CLIENT_NS, REAL_SERVERS, shq, type LabDirector } from "../lab.js";
+import { after, before } from "node:test";
+import { bootDirectors, CLIENT_NS, labStatus, REAL_SERVERS, setupLabNetwork, shq, type LabDirector } from "../lab.js";
 
 /** The director's name in every spec these tests write. */
 export const DIRECTOR_NAME = "lab1";
@@ -303,4 +304,37 @@ export function natRules(vip: string, port: number, scheduler: string, servers: 
 /** Several rule texts as one sorted set. */
 export function unionRules(...texts: string[]): string {
   return sortedRules(texts.join("\n"));
+}
+
+/**
+ * One lab director (with the lab network) shared by the tests of a describe block, and a
+ * workspace for spec files; both are torn down after the block. `beforeClose` runs first
+ * (e.g. to stop a keepalived the tests started).
+ */
+export function useLabDirector(opts: { bootTimeoutMs?: number; beforeClose?: (d: LabDirector) => Promise<void> } = {}): {
+  director: () => LabDirector;
+  ws: RolloutWorkspace;
+} {
+  let d: LabDirector | undefined;
+  const ws = new RolloutWorkspace();
+  before(async () => {
+    if (!labStatus().available) return;
+    const [booted] = await bootDirectors(1);
+    d = booted;
+    await setupLabNetwork(d!);
+  }, { timeout: opts.bootTimeoutMs ?? 180_000 });
+  after(async () => {
+    if (d) {
+      await opts.beforeClose?.(d).catch(() => undefined);
+      await d.close();
+    }
+    ws.cleanup();
+  });
+  return {
+    director: () => {
+      if (!d) throw new Error("director not booted");
+      return d;
+    },
+    ws,
+  };
 }
