@@ -18,6 +18,8 @@ export interface CliIo {
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** asks the operator a yes/no question; absent when nobody can answer (no terminal) */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 export const EXIT_OK = 0;
@@ -189,8 +191,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return EXIT_OK;
       }
       if (!o.yes) {
-        io.err("ipvsc apply: refusing to change directors without --yes (review the plan above)\n");
-        return EXIT_USAGE;
+        if (!io.confirm) {
+          io.err("ipvsc apply: refusing to change directors without --yes (no terminal to ask; review the plan above)\n");
+          return EXIT_USAGE;
+        }
+        if (!(await io.confirm(`apply this plan to ${plan.directors.filter((d) => !d.empty).length} director(s)?`))) {
+          io.err("ipvsc apply: not confirmed; nothing was changed\n");
+          return EXIT_INVALID;
+        }
       }
       const results = await applyPlan(output, plan, opts, prefixLines(io));
       for (const r of results) io.out(`${r.director}: ${r.outcome.code === 0 ? "applied" : "FAILED"}; the director is in its ${r.outcome.state.toUpperCase()} state\n`);

@@ -1,10 +1,24 @@
 #!/usr/bin/env node
 /** The `ipvsc` executable: wires the CLI to the real process. */
-import { runCli } from "./cli.js";
+import { createInterface } from "node:readline/promises";
+import { runCli, type CliIo } from "./cli.js";
+
+/** Asks on the terminal; only when both ends are one, so CI and pipes never hang. */
+const confirm: CliIo["confirm"] = process.stdin.isTTY && process.stderr.isTTY
+  ? async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    } finally {
+      rl.close();
+    }
+  }
+  : undefined;
 
 process.exitCode = await runCli(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   env: process.env,
   cwd: process.cwd(),
+  ...(confirm ? { confirm } : {}),
 });

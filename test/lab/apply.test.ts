@@ -76,6 +76,26 @@ describe("ipvsc apply on a real director", { timeout: 240_000 }, () => {
     );
   });
 
+  it("without --yes: refused when nobody can answer, nothing changed when the operator says no, applied on yes", { timeout: 60_000 }, async (t) => {
+    if (!requireLabOrSkip(t)) return;
+    const lab = director();
+    await resetDirector(lab);
+    const spec = ws.writeSpec("ask", labSpec(lab, [natService({ name: "web", vip: VIP_V4(3), scheduler: "rr", servers: [{ rs: 1 }] })]));
+    const before = await liveRulesBytes(lab);
+    const noTerminal = await ws.cli(["apply", spec]);
+    assert.equal(noTerminal.code, 2, noTerminal.err);
+    assert.match(noTerminal.err, /refusing to change directors without --yes/);
+    const questions: string[] = [];
+    const no = await ws.cli(["apply", spec], undefined, async (q) => (questions.push(q), false));
+    assert.equal(no.code, 1);
+    assert.match(no.err, /not confirmed; nothing was changed/);
+    assert.equal(await liveRulesBytes(lab), before);
+    const yes = await ws.cli(["apply", spec], undefined, async (q) => (questions.push(q), true));
+    assert.equal(yes.code, 0, yes.out + yes.err);
+    assert.deepEqual(questions, ["apply this plan to 1 director(s)?", "apply this plan to 1 director(s)?"]);
+    assert.equal(await liveRules(lab), natRules(VIP_V4(3), 80, "rr", [{ address: rsAddress(1), weight: 1 }]));
+  });
+
   it("applies the same spec twice: the second plan is empty and the second apply runs nothing", { timeout: 60_000 }, async (t) => {
     if (!requireLabOrSkip(t)) return;
     const lab = director();

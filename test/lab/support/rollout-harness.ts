@@ -100,9 +100,10 @@ export class RolloutWorkspace {
   }
 
   /** Runs ipvsc in-process; `onOut` sees stdout as it is written (to time a fault mid-apply). */
-  async cli(argv: string[], onOut?: (text: string) => void): Promise<CliRun> {
+  async cli(argv: string[], onOut?: (text: string) => void, confirm?: CliIo["confirm"]): Promise<CliRun> {
     let out = "", err = "";
     const io: CliIo = {
+      ...(confirm ? { confirm } : {}),
       out: (s) => {
         out += s;
         onOut?.(s);
