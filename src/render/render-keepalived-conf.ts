@@ -263,9 +263,7 @@ function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWrit
     w.flag("omega", health.omega);
     w.flag("inhibit_on_failure", health.inhibitOnFailure);
     w.optional("connect_timeout", health.connectTimeout);
-    w.optional("retry", health.retry);
-    w.optional("delay_before_retry", health.delayBeforeRetry);
-    w.optional("warmup", health.warmup);
+    renderRetryTimers(health, w);
     const sorry = health.sorryServer;
     if (sorry) {
       w.line("sorry_server", sorry.address, sorry.port === 0 ? undefined : sorry.port);
@@ -298,10 +296,15 @@ function renderCommonCheckKeys(c: CommonCheckKeys, w: KeepalivedWriter): void {
     w.optional("bindto", c.bindTo);
     w.optional("connect_timeout", c.connectTimeout);
   }
-  w.optional("retry", c.retry);
-  w.optional("delay_before_retry", c.delayBeforeRetry);
-  w.optional("warmup", c.warmup);
+  renderRetryTimers(c, w);
   w.optional("delay_loop", c.delayLoop);
+}
+
+/** retry, delay_before_retry and warmup: the same keys on a virtual_server and on a checker. */
+function renderRetryTimers(t: { retry?: number | undefined; delayBeforeRetry?: number | undefined; warmup?: number | undefined }, w: KeepalivedWriter): void {
+  w.optional("retry", t.retry);
+  w.optional("delay_before_retry", t.delayBeforeRetry);
+  w.optional("warmup", t.warmup);
 }
 
 type HttpCheck = Extract<HealthCheckSpec, { type: "http" | "https" }>;
