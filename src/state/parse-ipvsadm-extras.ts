@@ -33,8 +33,16 @@ export interface ConnectionCounts {
   inactConn: number;
 }
 
-/** Connection counts by service key string, then real-server key string. */
-export type ConnectionMap = Map<string, Map<string, ConnectionCounts>>;
+/**
+ * Connection counts by service key string, then real-server key string. A Map is one; the
+ * live-state reader answers from the listing text on demand (see read-clean-live-table.ts).
+ */
+export interface ConnectionMap {
+  get(serviceKey: string): ReadonlyMap<string, ConnectionCounts> | undefined;
+}
+
+/** A ConnectionMap as nested maps, as the listing readers build it. */
+export type ConnectionTable = Map<string, Map<string, ConnectionCounts>>;
 
 /** Parses `Timeout (tcp tcpfin udp): 900 120 300`. */
 export function parseIpvsadmTimeouts(text: string): { timeouts?: IpvsTimeouts; issues: Issue[] } {
@@ -91,7 +99,7 @@ export function parseIpvsadmDaemon(text: string): { daemons: SyncDaemonState[]; 
  * Parses the ActiveConn/InActConn columns of `ipvsadm -L -n` (any listing that has them,
  * `--thresholds` too) into counts by service and real server.
  */
-export function parseIpvsadmConnections(text: string): { connections: ConnectionMap; issues: Issue[] } {
+export function parseIpvsadmConnections(text: string): { connections: ConnectionTable; issues: Issue[] } {
   const { map, issues } = readListingColumns(text, ["ActiveConn", "InActConn"], (activeConn, inactConn) => ({ activeConn, inactConn }));
   return { connections: map, issues };
 }
@@ -104,8 +112,8 @@ const THRESHOLD_LISTING_COLUMNS = ["Uthreshold", "Lthreshold", "ActiveConn", "In
  * carries no separate plain listing). A listing the one-pass reader cannot take is read
  * twice, by parseIpvsadmThresholds and parseIpvsadmConnections, which word its issues.
  */
-export function parseIpvsadmThresholdListing(text: string): { thresholds: ThresholdMap; connections: ConnectionMap; issues: Issue[] } {
-  const connections: ConnectionMap = new Map();
+export function parseIpvsadmThresholdListing(text: string): { thresholds: ThresholdMap; connections: ConnectionTable; issues: Issue[] } {
+  const connections: ConnectionTable = new Map();
   const thresholds = readCleanListingColumnSet(text, THRESHOLD_LISTING_COLUMNS, (v) => ({
     upper: v[0]!, lower: v[1]!, activeConn: v[2]!, inactConn: v[3]!,
   }));

@@ -497,6 +497,22 @@ function plainServerAdd(raw: string, line: number, selectors: Map<string, Servic
   }
 }
 
+/**
+ * One command line read by the general reader, or undefined for a blank line or one it
+ * rejects (parseIpvsadmCommands words the issue). For one-pass readers that meet a line
+ * their fast path does not take.
+ */
+export function parseIpvsadmLine(raw: string): IpvsadmCommand | undefined {
+  const tokens = tokenizeIpvsadmLine(raw);
+  if (tokens.length === 0) return undefined;
+  try {
+    return parseCommandLine(tokens, 0);
+  } catch (e) {
+    if (e instanceof LineError) return undefined;
+    throw e;
+  }
+}
+
 /** Parses ipvsadm command lines (the `-R` format) into commands; each bad line is one issue. */
 export function parseIpvsadmCommands(text: string): { commands: IpvsadmCommand[]; issues: Issue[] } {
   const commands: IpvsadmCommand[] = [];

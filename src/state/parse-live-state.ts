@@ -4,6 +4,7 @@ import { parseIpvsadmSave } from "./parse-ipvsadm-save.js";
 import { parseIpvsadmThresholds, setThresholds } from "./parse-ipvsadm-thresholds.js";
 import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmThresholdListing, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
 import { parseOwnershipRecord, splitSections, type LiveState, type OwnershipRecord } from "./live-state.js";
+import { readCleanLiveTable, type CleanLiveTable } from "./read-clean-live-table.js";
 
 
 /** Reads one director's state dump. Problems become issues; it never throws. */
@@ -11,15 +12,12 @@ export function parseLiveState(director: string, text: string): LiveState {
   const sec = splitSections(text);
   const issues: Issue[] = [];
   if (sec.end === undefined) issues.push(error("ssh-failed", ["director", director], `the state dump of ${director} is incomplete`));
-  const save = parseIpvsadmSave(sec.save ?? "");
   // the connection counts come from the thresholds listing; a dump of an older read-state
   // script also has the plain `ipvsadm -L -n` listing (section `list`), read as before
-  const listing = sec.list === undefined ? parseIpvsadmThresholdListing(sec.thresholds ?? "") : undefined;
-  const thresholds = listing ?? parseIpvsadmThresholds(sec.thresholds ?? "");
-  const connections = listing ?? parseIpvsadmConnections(sec.list ?? "");
+  const clean = sec.list === undefined ? readCleanLiveTable(sec.save ?? "", sec.thresholds ?? "") : undefined;
+  const { table, connections } = clean ?? readTableWithIssues(sec.save ?? "", sec.thresholds ?? "", sec.list, issues);
   const timeouts = parseIpvsadmTimeouts(sec.timeouts ?? "");
   const daemon = parseIpvsadmDaemon(sec.daemon ?? "");
-  issues.push(...save.issues, ...(listing ? listing.issues : [...thresholds.issues, ...connections.issues]));
   const ownership: OwnershipRecord[] = [];
   for (const chunk of (sec.owners ?? "").split(/^--$/m)) {
     const rec = parseOwnershipRecord(chunk);
@@ -30,9 +28,8 @@ export function parseLiveState(director: string, text: string): LiveState {
   const state: LiveState = {
     director,
     fingerprint: (sec.fingerprint ?? "").trim(),
-    // the parsed table is ours alone: thresholds go onto it instead of onto a copy
-    table: setThresholds(save.table, thresholds.thresholds),
-    connections: connections.connections,
+    table,
+    connections,
     keepalivedConf: sec["keepalived-conf-present"] !== undefined ? `${sec["keepalived-conf"] ?? ""}\n` : undefined,
     keepalivedRunning: (sec["keepalived-running"] ?? "").trim() === "yes",
     ownership,
@@ -43,4 +40,18 @@ export function parseLiveState(director: string, text: string): LiveState {
   };
   if (timeouts.timeouts) state.timeouts = timeouts.timeouts;
   return state;
+}
+
+/**
+ * The general reading of the table sections: any dump, every problem an issue. A clean dump
+ * gives the same table and counts as readCleanLiveTable.
+ */
+export function readTableWithIssues(save: string, thresholdsText: string, list: string | undefined, issues: Issue[]): CleanLiveTable {
+  const parsed = parseIpvsadmSave(save);
+  const listing = list === undefined ? parseIpvsadmThresholdListing(thresholdsText) : undefined;
+  const thresholds = listing ?? parseIpvsadmThresholds(thresholdsText);
+  const connections = listing ?? parseIpvsadmConnections(list ?? "");
+  issues.push(...parsed.issues, ...(listing ? listing.issues : [...thresholds.issues, ...connections.issues]));
+  // the parsed table is ours alone: thresholds go onto it instead of onto a copy
+  return { table: setThresholds(parsed.table, thresholds.thresholds), connections: connections.connections };
 }

@@ -1,0 +1,339 @@
+/**
+ * state: the one-pass reader of a director's table as the read-state script dumps it,
+ * `ipvsadm -S -n` and `ipvsadm -L -n --thresholds`. Both listings come from the same
+ * kernel walk, so they name the same services in the same order, each with the same real
+ * servers in the same order: the reader walks them in lockstep and puts the thresholds
+ * straight onto the servers it just read, without a key string or a map entry per real
+ * server (a big director has hundreds of thousands).
+ *
+ * It only answers for a clean dump. At the first thing it does not expect (a line the
+ * general reader would reject or word an issue about, a duplicate, the two listings out of
+ * step because the table changed between them, an unknown column layout) it returns
+ * undefined, and parseLiveState reads the dump the general way, which words the issues.
+ * test/property/read-clean-live-table.test.ts checks that both ways give the same answer.
+ */
+import type { IpvsRealServer, IpvsService, IpvsTable, ServiceKey } from "../model/model.js";
+import { realServerKeyString, serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
+import { formatIpv6Groups, plainIpv6Groups } from "../schema/ip-text.js";
+import type { ConnectionCounts, ConnectionMap } from "./parse-ipvsadm-extras.js";
+import { parseIpvsadmLine } from "./parse-ipvsadm-save.js";
+
+const INT_MAX = 2147483647;
+const LISTING_PROTOCOLS: Record<string, string> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
+const THRESHOLD_COLUMNS = ["Uthreshold", "Lthreshold", "ActiveConn", "InActConn"] as const;
+
+/** The table of a clean dump, sorted, with a lookup of the connection counts. */
+export interface CleanLiveTable {
+  table: IpvsTable;
+  connections: ConnectionMap;
+}
+
+/** Reads a clean `-S -n` + `--thresholds` pair; undefined when it is not one (see the file comment). */
+export function readCleanLiveTable(save: string, listing: string): CleanLiveTable | undefined {
+  const services = readCleanSave(save);
+  if (!services) return undefined;
+  const connections = readThresholdsInStep(listing, services);
+  if (!connections) return undefined;
+  sortServices(services);
+  for (const s of services) if (hasDuplicateNeighbours(s.realServers)) return undefined;
+  return { table: { services }, connections };
+}
+
+/** Decimal digits from `at` to `end` (at most 10) as a number, or -1. */
+function digitsAt(text: string, at: number, end: number): number {
+  if (end <= at || end - at > 10) return -1;
+  let value = 0;
+  for (let i = at; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    value = value * 10 + (c - 48);
+  }
+  return value;
+}
+
+/** End of the run of digits that starts at `at`. */
+function digitsEnd(text: string, at: number, end: number): number {
+  let i = at;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * `-S -n` in dump order (services and their servers unsorted), or undefined. Real-server
+ * lines of the plain `A:P -m|-g -w W` form are read here; every other line goes through
+ * the general reader, and must be a service or a real server of the service before it.
+ */
+function readCleanSave(text: string): IpvsService[] | undefined {
+  const services: IpvsService[] = [];
+  const seen = new Set<string>();
+  let current: IpvsService | undefined;
+  let prefix = "";
+  const n = text.length;
+  for (let pos = 0; pos < n;) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = n;
+    const rs = current && text.startsWith(prefix, pos) ? readPlainServer(text, pos + prefix.length, end, current) : undefined;
+    if (rs) {
+      current!.realServers.push(rs);
+    } else if (end > pos) {
+      const cmd = parseIpvsadmLine(text.slice(pos, end));
+      if (cmd?.op === "add-service") {
+        const id = serviceKeyString(cmd.service.key);
+        if (seen.has(id)) return undefined;
+        seen.add(id);
+        current = { ...cmd.service, realServers: [] };
+        services.push(current);
+        prefix = `-a ${serviceSelector(current.key)} -r `;
+      } else if (cmd?.op === "add-server" && current && serviceKeyString(cmd.key) === serviceKeyString(current.key)) {
+        current.realServers.push(cmd.server);
+      } else if (cmd !== undefined || text.slice(pos, end).trim() !== "") {
+        return undefined;
+      }
+    }
+    pos = end + 1;
+  }
+  return services;
+}
+
+/**
+ * The real server of a line `-a SELECTOR -r ` + `A:P -m|-g|-i -w W[ -x U -y L][ --tun-type ipip]`, read from
+ * `at` to `end`, with the general reader's answer and checks; undefined for any other form.
+ */
+function readPlainServer(text: string, at: number, end: number, svc: IpvsService): IpvsRealServer | undefined {
+  let address: string;
+  let i: number;
+  if (text.charCodeAt(at) === 91) {
+    const close = text.indexOf("]", at);
+    if (close < 0 || close > end || text.charCodeAt(close + 1) !== 58) return undefined;
+    const groups = plainIpv6Groups(text.slice(at + 1, close));
+    if (!groups || svc.family !== "inet6") return undefined;
+    address = formatIpv6Groups(groups);
+    i = close + 2;
+  } else {
+    // a dotted quad as ipaddr.js prints it: four parts 0..255, no leading zeros
+    let parts = 0, part = 0, digits = 0;
+    i = at;
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 46 || c === 58) {
+        if (digits === 0) return undefined;
+        parts++;
+        part = 0;
+        digits = 0;
+        if (c === 58) break;
+      } else if (c >= 48 && c <= 57) {
+        if (digits > 0 && part === 0) return undefined;
+        part = part * 10 + (c - 48);
+        if (part > 255) return undefined;
+        digits++;
+      } else {
+        return undefined;
+      }
+    }
+    if (parts !== 4 || i >= end || svc.family !== "inet") return undefined;
+    address = text.slice(at, i);
+    i++;
+  }
+  const portEnd = digitsEnd(text, i, end);
+  const port = digitsAt(text, i, portEnd);
+  if (port < 0 || port > 65535) return undefined;
+  i = portEnd;
+  let forwarding: "nat" | "dr" | "tunnel";
+  if (text.startsWith(" -m -w ", i)) forwarding = "nat";
+  else if (text.startsWith(" -g -w ", i)) forwarding = "dr";
+  else if (text.startsWith(" -i -w ", i)) forwarding = "tunnel";
+  else return undefined;
+  i += 7;
+  const weightEnd = digitsEnd(text, i, end);
+  const weight = digitsAt(text, i, weightEnd);
+  if (weight < 0 || weight > INT_MAX) return undefined;
+  i = weightEnd;
+  let upper = 0, lower = 0;
+  if (text.startsWith(" -x ", i)) {
+    const upperEnd = digitsEnd(text, i + 4, end);
+    upper = digitsAt(text, i + 4, upperEnd);
+    if (upper < 0 || upper > INT_MAX || !text.startsWith(" -y ", upperEnd)) return undefined;
+    i = digitsEnd(text, upperEnd + 4, end);
+    lower = digitsAt(text, upperEnd + 4, i);
+    if (lower < 0 || lower > upper) return undefined;
+  }
+  // `-S` prints `--tun-type ipip` for every tunnel server; other tunnels go the general way
+  if (forwarding === "tunnel" && text.startsWith(TUNNEL_IPIP, i)) i += TUNNEL_IPIP.length;
+  else if (forwarding === "tunnel") return undefined;
+  if (i !== end) return undefined;
+  const key = svc.key;
+  const rs: IpvsRealServer = {
+    address,
+    // the kernel forces the service port on DR and tunnel servers of address services
+    port: forwarding !== "nat" && key.kind === "addr" ? key.port : port,
+    forwarding,
+    weight,
+    upperThreshold: upper,
+    lowerThreshold: lower,
+  };
+  if (forwarding === "tunnel") rs.tunnel = { type: "ipip" };
+  return rs;
+}
+
+const TUNNEL_IPIP = " --tun-type ipip";
+
+/** The listing's column names, as `Prot LocalAddress:Port ...` or `-> RemoteAddress:Port ...` name them. */
+function headerColumns(tokens: readonly string[]): string[] | undefined {
+  if (tokens[0] === "Prot") return tokens.slice(tokens.indexOf("LocalAddress:Port") + 1);
+  if (tokens[0] === "->" && tokens[1] === "RemoteAddress:Port") return tokens.length > 2 ? tokens.slice(2) : undefined;
+  return undefined;
+}
+
+/** The listing's service line names `key`. */
+function listsService(tokens: readonly string[], key: ServiceKey): boolean {
+  if (key.kind === "fwmark") {
+    return tokens[0] === "FWM" && tokens[1] === String(key.fwmark) && (tokens[2] === "IPv6") === (key.family === "inet6");
+  }
+  if (LISTING_PROTOCOLS[tokens[0] ?? ""] !== key.protocol) return false;
+  const text = tokens[1] ?? "";
+  const v6 = key.address.includes(":");
+  const host = v6 ? `[${key.address}]` : key.address;
+  return text.length > host.length && text.startsWith(host) && text.charCodeAt(host.length) === 58 &&
+    digitsAt(text, host.length + 1, text.length) === key.port;
+}
+
+/** A real-server row `  -> A:P  n n n n` names `rs`: the position after its address, or -1. */
+function rowAddressEnd(text: string, at: number, end: number, rs: IpvsRealServer): number {
+  let i = at;
+  const v6 = rs.address.includes(":");
+  if (v6) {
+    if (text.charCodeAt(i) !== 91) return -1;
+    i++;
+  }
+  if (!text.startsWith(rs.address, i)) return -1;
+  i += rs.address.length;
+  if (v6) {
+    if (text.charCodeAt(i) !== 93) return -1;
+    i++;
+  }
+  if (text.charCodeAt(i) !== 58) return -1;
+  const portEnd = digitsEnd(text, i + 1, end);
+  if (digitsAt(text, i + 1, portEnd) !== rs.port) return -1;
+  const after = text.charCodeAt(portEnd);
+  return portEnd < end && (after === 32 || after === 9) ? portEnd : -1;
+}
+
+/**
+ * Walks `--thresholds` in step with `services` (dump order), setting each server's
+ * thresholds; the connection counts stay in the text until asked for. Undefined when the
+ * listing does not match the services one for one or its columns are not the expected ones.
+ */
+function readThresholdsInStep(text: string, services: readonly IpvsService[]): ConnectionMap | undefined {
+  let at: number[] | undefined;
+  let svcIndex = -1;
+  let rsIndex = 0;
+  let svc: IpvsService | undefined;
+  const values: number[] = [];
+  const rowStarts: number[] = [];
+  const rowEnds: number[] = [];
+  const n = text.length;
+  for (let pos = 0; pos < n;) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = n;
+    if (svc && at && text.startsWith("  -> ", pos)) {
+      const rs = svc.realServers[rsIndex];
+      const from = rs ? rowAddressEnd(text, pos + 5, end, rs) : -1;
+      if (from < 0 || !readRowNumbers(text, from, end, values)) return undefined;
+      const upper = values[at[0]!], lower = values[at[1]!];
+      if (upper === undefined || lower === undefined || values[at[2]!] === undefined || values[at[3]!] === undefined) return undefined;
+      rs!.upperThreshold = upper;
+      rs!.lowerThreshold = lower;
+      rsIndex++;
+      rowEnds[svcIndex] = end;
+    } else {
+      const trimmed = text.slice(pos, end).trim();
+      const tokens = trimmed === "" ? [] : trimmed.split(/\s+/);
+      const columns = headerColumns(tokens);
+      if (columns) {
+        at = THRESHOLD_COLUMNS.map((c) => columns.lastIndexOf(c));
+        if (at.some((x) => x < 0)) return undefined;
+      } else if (tokens.length > 0 && !(tokens[0] === "IP" && tokens[1] === "Virtual") && tokens[1] !== "RemoteAddress:Port") {
+        // a service line: the next service of the dump, whose servers are all listed so far
+        if (svc && rsIndex !== svc.realServers.length) return undefined;
+        svc = services[++svcIndex];
+        if (!svc || !at || !listsService(tokens, svc.key)) return undefined;
+        rsIndex = 0;
+        rowStarts[svcIndex] = end + 1;
+        rowEnds[svcIndex] = end;
+      }
+    }
+    pos = end + 1;
+  }
+  if (svcIndex !== services.length - 1 || (svc && rsIndex !== svc.realServers.length)) return undefined;
+  if (services.length > 0 && !at) return undefined;
+  return new ListedConnections(text, services.map((s) => s.key), rowStarts, rowEnds, at ?? []);
+}
+
+/** The whitespace-separated decimal numbers from `at` to the end of the line into `out`; false on anything else. */
+function readRowNumbers(text: string, at: number, end: number, out: number[]): boolean {
+  out.length = 0;
+  let i = at;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9) {
+      i++;
+      continue;
+    }
+    const stop = digitsEnd(text, i, end);
+    const v = digitsAt(text, i, stop);
+    if (v < 0 || (stop < end && text.charCodeAt(stop) !== 32 && text.charCodeAt(stop) !== 9)) return false;
+    out.push(v);
+    i = stop;
+  }
+  return true;
+}
+
+/**
+ * Connection counts read on demand from the listing: only the planner's few drained
+ * servers are ever looked up, so the rows are not turned into maps up front.
+ */
+class ListedConnections implements ConnectionMap {
+  private index: Map<string, number> | undefined;
+  private readonly cache = new Map<number, Map<string, ConnectionCounts>>();
+
+  constructor(
+    private readonly text: string,
+    private readonly keys: readonly ServiceKey[],
+    private readonly rowStarts: readonly number[],
+    private readonly rowEnds: readonly number[],
+    private readonly columns: readonly number[],
+  ) {}
+
+  get(serviceKey: string): ReadonlyMap<string, ConnectionCounts> | undefined {
+    this.index ??= new Map(this.keys.map((k, i) => [serviceKeyString(k), i]));
+    const i = this.index.get(serviceKey);
+    if (i === undefined) return undefined;
+    let rows = this.cache.get(i);
+    if (!rows) {
+      rows = new Map();
+      const body = this.text.slice(this.rowStarts[i], Math.max(this.rowStarts[i]!, this.rowEnds[i]!));
+      for (const line of body.split("\n")) {
+        const tokens = line.trim().split(/\s+/);
+        const address = tokens[1] ?? "";
+        const colon = address.lastIndexOf(":");
+        const host = address.startsWith("[") ? address.slice(1, colon - 1) : address.slice(0, colon);
+        const active = Number(tokens[this.columns[2]! + 2]), inactive = Number(tokens[this.columns[3]! + 2]);
+        rows.set(realServerKeyString({ address: host, port: Number(address.slice(colon + 1)) }), { activeConn: active, inactConn: inactive });
+      }
+      this.cache.set(i, rows);
+    }
+    return rows;
+  }
+}
+
+/** Two equal neighbours in a sorted server list: the same server twice, which the general reader reports. */
+function hasDuplicateNeighbours(servers: readonly IpvsRealServer[]): boolean {
+  for (let i = 1; i < servers.length; i++) {
+    if (servers[i]!.port === servers[i - 1]!.port && servers[i]!.address === servers[i - 1]!.address) return true;
+  }
+  return false;
+}

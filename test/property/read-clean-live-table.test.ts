@@ -1,0 +1,158 @@
+/**
+ * The one-pass reader of a state dump's table (`ipvsadm -S -n` + `--thresholds` in lockstep)
+ * must give exactly what the general reading gives, or nothing: on clean dumps in kernel
+ * order it answers, and whatever is damaged it either answers the same as the general
+ * reading (which then has no issue) or hands over.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import type { IpvsService, IpvsTable } from "../../src/model/model.js";
+import { formatAddressPort } from "../../src/model/addresses.js";
+import { realServerKeyString, serviceKeyString } from "../../src/model/service-key.js";
+import { renderRealServerCommand, renderServiceCommand } from "../../src/render/render-ipvsadm-rules.js";
+import { readTableWithIssues } from "../../src/state/parse-live-state.js";
+import { readCleanLiveTable } from "../../src/state/read-clean-live-table.js";
+import { FC_SEED, arbIpvsTable } from "../support/arbitraries.js";
+
+/** The table in another order, as the kernel lists it: services and each pool shuffled. */
+function kernelOrder(table: IpvsTable, seed: number): IpvsService[] {
+  let x = seed + 1;
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648);
+  const shuffle = <T>(xs: readonly T[]): T[] => {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = rnd() % (i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  };
+  return shuffle(table.services).map((s) => ({ ...s, realServers: shuffle(s.realServers) }));
+}
+
+/** `ipvsadm -S -n` of the services (no thresholds: -S never saves them), or our rule file with them. */
+function saveText(services: readonly IpvsService[], withThresholds: boolean): string {
+  const lines: string[] = [];
+  for (const s of services) {
+    lines.push(renderServiceCommand("-A", s));
+    for (const rs of s.realServers) {
+      const line = renderRealServerCommand("-a", s, rs);
+      lines.push(withThresholds ? line : line.replace(/ -x \d+ -y \d+$/, ""));
+    }
+  }
+  return lines.join("\n");
+}
+
+/** `ipvsadm -L -n --thresholds` of the services, with made-up connection counts. */
+function listingText(services: readonly IpvsService[], seed: number): string {
+  const out = ["IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn", "  -> RemoteAddress:Port"];
+  let n = seed;
+  for (const s of services) {
+    const k = s.key;
+    out.push(k.kind === "fwmark" ? `FWM  ${k.fwmark}${k.family === "inet6" ? " IPv6" : ""} ${s.scheduler}` : `${k.protocol.toUpperCase()}  ${formatAddressPort(k.address, k.port)} ${s.scheduler}`);
+    for (const rs of s.realServers) {
+      n = (n * 31 + 7) % 1000;
+      out.push(`  -> ${formatAddressPort(rs.address, rs.port).padEnd(28)} ${String(rs.upperThreshold).padEnd(10)} ${String(rs.lowerThreshold).padEnd(10)} ${String(n).padEnd(10)} ${n % 17}`);
+    }
+  }
+  return out.join("\n");
+}
+
+function assertSameAsGeneral(save: string, listing: string, mustAnswer: boolean): void {
+  const fast = readCleanLiveTable(save, listing);
+  if (!fast) {
+    assert.ok(!mustAnswer, "the one-pass reader refused a clean dump");
+    return;
+  }
+  const issues: never[] = [];
+  const general = readTableWithIssues(save, listing, undefined, issues);
+  assert.deepEqual(issues, [], "the one-pass reader answered where the general reading finds issues");
+  assert.deepEqual(fast.table, general.table);
+  for (const s of general.table.services) {
+    const id = serviceKeyString(s.key);
+    const want = general.connections.get(id);
+    const got = fast.connections.get(id);
+    for (const rs of s.realServers) assert.deepEqual(got?.get(realServerKeyString(rs)), want?.get(realServerKeyString(rs)), `${id} ${realServerKeyString(rs)}`);
+  }
+}
+
+test("clean dumps in kernel order: the same table, thresholds and counts as the general reading", () => {
+  fc.assert(fc.property(arbIpvsTable({ maxServices: 8, maxRealServers: 6 }), fc.nat(), fc.boolean(), (table, seed, withThresholds) => {
+    const services = kernelOrder(table, seed);
+    assertSameAsGeneral(saveText(services, withThresholds), listingText(services, seed), true);
+  }), { seed: FC_SEED, numRuns: 400 });
+});
+
+/** Damage done to one line of a dump. */
+const damage = fc.record({
+  which: fc.constantFrom("save", "listing"),
+  at: fc.nat(),
+  how: fc.constantFrom("drop", "duplicate", "swap-next", "garbage", "cr", "letter", "big-number", "bump", "port", "blank", "spaces", "tab", "upper"),
+});
+
+function damaged(text: string, d: { at: number; how: string }): string {
+  const lines = text.split("\n");
+  const i = d.at % lines.length;
+  const line = lines[i]!;
+  switch (d.how) {
+    case "drop": lines.splice(i, 1); break;
+    case "duplicate": lines.splice(i, 0, line); break;
+    case "swap-next": if (i + 1 < lines.length) [lines[i], lines[i + 1]] = [lines[i + 1]!, line]; break;
+    case "garbage": lines.splice(i, 0, "-X nonsense"); break;
+    case "cr": lines[i] = `${line}\r`; break;
+    case "letter": lines[i] = line.replace(/\d(?=\D*$)/, "x"); break;
+    case "big-number": lines[i] = line.replace(/\d+(?=\D*$)/, "99999999999"); break;
+    case "bump": lines[i] = line.replace(/\d+(?=\D*$)/, (n) => String(Number(n) + 1000)); break;
+    case "port": lines[i] = line.replace(/(-r \S+:|-> \S+:)(\d+)/, (_, head: string, n: string) => `${head}${(Number(n) + 1) % 65536}`); break;
+    case "blank": lines.splice(i, 0, ""); break;
+    case "spaces": lines[i] = line.replace(/ /, "  "); break;
+    case "tab": lines[i] = line.replace(/ +/, "\t"); break;
+    case "upper": lines[i] = line.toUpperCase(); break;
+  }
+  return lines.join("\n");
+}
+
+test("damaged dumps: the general reading's answer, or a hand-over", () => {
+  fc.assert(fc.property(arbIpvsTable({ maxServices: 6, maxRealServers: 5 }), fc.nat(), fc.boolean(), fc.array(damage, { minLength: 1, maxLength: 3 }), (table, seed, withThresholds, damages) => {
+    const services = kernelOrder(table, seed);
+    let save = saveText(services, withThresholds), listing = listingText(services, seed);
+    for (const d of damages) {
+      if (d.which === "save") save = damaged(save, d);
+      else listing = damaged(listing, d);
+    }
+    assertSameAsGeneral(save, listing, false);
+  }), { seed: FC_SEED, numRuns: 1500 });
+});
+
+test("a listing out of step with the save (the table changed between the two reads) is handed over", () => {
+  const save = "-A -t 203.0.113.1:80 -s wlc\n-a -t 203.0.113.1:80 -r 192.0.2.1:80 -m -w 1";
+  const listing = ["IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn", "  -> RemoteAddress:Port",
+    "TCP  203.0.113.1:80 wlc", "  -> 192.0.2.1:80                 5          1          0          0", "  -> 192.0.2.2:80                 0          0          0          0"].join("\n");
+  assert.equal(readCleanLiveTable(save, listing), undefined);
+  assert.equal(readCleanLiveTable(save, listing.split("\n").slice(0, -1).join("\n"))?.table.services[0]?.realServers[0]?.upperThreshold, 5);
+});
+
+test("every check of the general reader holds on the one-pass path", () => {
+  const head = "-A -t 203.0.113.1:80 -s wlc\n";
+  const listed = (rows: string[]) => ["IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn",
+    "  -> RemoteAddress:Port", "TCP  203.0.113.1:80 wlc", ...rows.map((r) => `  -> ${r.padEnd(28)} 0          0          0          0`)].join("\n");
+  const cases: [string, string, string[]][] = [
+    ["lower threshold above upper", "-a -t 203.0.113.1:80 -r 192.0.2.1:80 -m -w 1 -x 5 -y 6", ["192.0.2.1:80"]],
+    ["weight above INT_MAX", "-a -t 203.0.113.1:80 -r 192.0.2.1:80 -m -w 2147483648", ["192.0.2.1:80"]],
+    ["port above 65535", "-a -t 203.0.113.1:80 -r 192.0.2.1:65536 -m -w 1", ["192.0.2.1:65536"]],
+    ["address part above 255", "-a -t 203.0.113.1:80 -r 192.0.2.256:80 -m -w 1", ["192.0.2.256:80"]],
+    ["IPv6 server of an IPv4 service", "-a -t 203.0.113.1:80 -r [2001:db8::1]:80 -m -w 1", ["[2001:db8::1]:80"]],
+    ["same server twice", "-a -t 203.0.113.1:80 -r 192.0.2.1:80 -m -w 1\n-a -t 203.0.113.1:80 -r 192.0.2.1:80 -m -w 2", ["192.0.2.1:80", "192.0.2.1:80"]],
+    ["server of another service", "-a -t 203.0.113.2:80 -r 192.0.2.1:80 -m -w 1", []],
+    ["unknown option", "-a -t 203.0.113.1:80 -r 192.0.2.1:80 -m -w 1 --bogus", ["192.0.2.1:80"]],
+    ["direct routing to another port", "-a -t 203.0.113.1:80 -r 192.0.2.1:8080 -g -w 1", ["192.0.2.1:80"]],
+  ];
+  for (const [what, lines, rows] of cases) {
+    const save = head + lines;
+    const fast = readCleanLiveTable(save, listed(rows));
+    const issues: unknown[] = [];
+    const general = readTableWithIssues(save, listed(rows), undefined, issues as never[]);
+    if (issues.length > 0) assert.equal(fast, undefined, `${what}: the one-pass reader answered where the general reading has issues`);
+    else assert.deepEqual(fast?.table, general.table, what);
+  }
+});
