@@ -5,14 +5,14 @@
  * drain, real-server deletes and service deletes. Every edit sends the full definition.
  */
 import { createHash } from "node:crypto";
-import { createTwoFilesPatch } from "diff";
 import type { DirectorModel, IpvsRealServer, IpvsService, ServiceModel } from "../model/model.js";
-import { compareRealServers, realServerKeyString, serviceKeyString, serviceSelector } from "../model/service-key.js";
+import { realServerKeyString, realServersSorted, serviceKeyString, serviceSelector } from "../model/service-key.js";
 import { prefixToNetmask } from "../model/addresses.js";
 import {
   renderDeleteRealServer, renderDeleteService, renderIpvsadmRules, renderRealServerCommand, renderServiceCommand,
 } from "../render/render-ipvsadm-rules.js";
 import { renderOwnershipRecord, type LiveState, type OwnershipRecord } from "../state/live-state.js";
+import { diffConfigText } from "./diff-config-text.js";
 import type { DirectorPlan, FieldChange, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
 
 /** Planner settings. */
@@ -100,9 +100,9 @@ function sameServerList(a: readonly IpvsRealServer[], b: readonly IpvsRealServer
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!, y = b[i]!;
     if (x.address !== y.address || x.port !== y.port) return false;
-    if (i > 0 && compareRealServers(a[i - 1]!, x) >= 0) return false;
+    if (i > 0 && x.port === a[i - 1]!.port && x.address === a[i - 1]!.address) return false;
   }
-  return true;
+  return realServersSorted(a);
 }
 
 /** Every field describeRealServer reads is equal, so the two describe the same. */
@@ -247,8 +247,14 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   batches.finalize = finalizeSteps.map((st) => st.cmd);
   batches.rollback = [...applySteps, ...finalizeSteps].flatMap((st) => st.undo).reverse();
 
+  // the apply script verifies only the services its batches touch (the fingerprint vouches
+  // for the rest), so only those need their expected rules: a small plan for a small change.
+  // Every batch line belongs to an operation on its service.
   // renderIpvsadmRules sorts a copy when it must and never touches its input: no clone needed
-  const expectedRules = renderIpvsadmRules({ services: desiredServices.filter((s) => s.owner === "applier").map((s) => s.ipvs) });
+  const touched = new Set(ops.map((op) => op.serviceKey));
+  const expectedRules = renderIpvsadmRules({
+    services: desiredServices.filter((s) => s.owner === "applier" && touched.has(serviceKeyString(s.ipvs.key))).map((s) => s.ipvs),
+  });
 
   const record: OwnershipRecord = { owner, services: {} };
   for (const s of desiredServices) record.services[s.name] = `${serviceKeyString(s.ipvs.key)} ${s.owner}`;
@@ -257,7 +263,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   const configChanged = managed && live.keepalivedConf !== desired.keepalivedConf;
   const action = !managed ? "none" : !live.keepalivedRunning ? "start" : configChanged ? "reload" : "none";
   const diff = configChanged
-    ? createTwoFilesPatch("keepalived.conf (live)", "keepalived.conf (desired)", live.keepalivedConf ?? "", desired.keepalivedConf, "", "", { context: 3 })
+    ? diffConfigText("keepalived.conf (live)", "keepalived.conf (desired)", live.keepalivedConf ?? "", desired.keepalivedConf)
     : "";
 
   // on the director already, not yet ours: recorded as owned by this apply (adoption)
