@@ -107,6 +107,21 @@ describe("planDirector", () => {
     assert.match(p.operations[0]!.changes.map((c) => `${c.field} ${c.from}->${c.to}`).join(), /scheduler rr->wrr/);
   });
 
+  test("expected rules hold exactly the applier-owned services the batches touch", () => {
+    const api = { ...web([{ address: "192.0.2.21", port: 8080 }]), name: "api", address: "203.0.113.11" };
+    const live = [
+      "-A -t 203.0.113.10:80 -s wrr", "-a -t 203.0.113.10:80 -r 192.0.2.11:8080 -m -w 1",
+      "-A -t 203.0.113.11:80 -s wrr", "-a -t 203.0.113.11:80 -r 192.0.2.21:8080 -m -w 1",
+    ].join("\n");
+    const owners = "owner ipvsc\nservice api tcp/203.0.113.11:80 applier\nservice web tcp/203.0.113.10:80 applier\n--";
+    const p = plan(spec([web([{ address: "192.0.2.11", port: 8080, weight: 4 }]), api]), dump(live, { owners }));
+    assert.deepEqual(p.batches.apply, ["-e -t 203.0.113.10:80 -r 192.0.2.11:8080 -m -w 4"]);
+    // api is untouched: the fingerprint vouches for it, the apply script verifies only web
+    assert.equal(p.expectedRules, "-A -t 203.0.113.10:80 -s wrr\n-a -t 203.0.113.10:80 -r 192.0.2.11:8080 -m -w 4\n");
+    const none = plan(spec([web([{ address: "192.0.2.11", port: 8080 }]), api]), dump(live, { owners }));
+    assert.equal(none.expectedRules, "");
+  });
+
   test("foreign services are reported and left alone; --prune removes them after a drain", () => {
     const live = "-A -u 203.0.113.99:53 -s rr\n-a -u 203.0.113.99:53 -r 192.0.2.53:53 -m -w 1\n";
     const kept = plan(spec([]), dump(live));
