@@ -9,6 +9,9 @@ import { Spec } from "./spec-schema.js";
 /** Where the schema is published inside the package. */
 export const JSON_SCHEMA_FILE = "schema/ipvs-spec.schema.json";
 
+/** Where the precompiled ajv validator of the schema lives (see scripts/write-json-schema.ts). */
+export const SCHEMA_VALIDATOR_FILE = "src/schema/generated/validate-spec-file.ts";
+
 /** The generated JSON Schema (draft 2020-12) describing spec files as users write them. */
 export function specJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(Spec, { io: "input", unrepresentable: "any", target: "draft-2020-12" });

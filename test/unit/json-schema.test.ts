@@ -3,11 +3,36 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
-import { JSON_SCHEMA_FILE, specJsonSchema, specJsonSchemaText } from "../../src/schema/json-schema.js";
+import { JSON_SCHEMA_FILE, SCHEMA_VALIDATOR_FILE, specJsonSchema, specJsonSchemaText } from "../../src/schema/json-schema.js";
+import type { ValidateFunction } from "ajv";
+import generated from "../../src/schema/generated/validate-spec-file.js";
+import { baseSpec, CASES } from "../invalid/cases.js";
+
+const precompiled = generated as unknown as ValidateFunction;
+import { schemaValidatorSource } from "../../scripts/schema-validator-source.js";
 
 describe("the JSON Schema for spec files", () => {
   test("the shipped file is exactly what the zod schema generates (run `npm run schema` after schema changes)", () => {
     assert.equal(readFileSync(JSON_SCHEMA_FILE, "utf8"), specJsonSchemaText());
+  });
+
+  test("the precompiled ajv validator is exactly what ajv generates for it (run `npm run schema`)", () => {
+    assert.equal(readFileSync(SCHEMA_VALIDATOR_FILE, "utf8"), schemaValidatorSource());
+  });
+
+  test("the precompiled validator answers like a runtime compile on the base spec and every schema-stage invalid case", () => {
+    const runtime = new Ajv2020({ allErrors: true, strict: false }).compile(specJsonSchema());
+    const specs = [baseSpec(), ...CASES.filter((c) => c.stage === "schema").map((c) => {
+      const s = baseSpec();
+      c.mutate(s);
+      return s;
+    })];
+    for (const s of specs) {
+      const value: unknown = JSON.parse(JSON.stringify(s));
+      assert.equal(precompiled(value), runtime(value), JSON.stringify(value).slice(0, 200));
+      assert.deepEqual(precompiled.errors ?? null, runtime.errors ?? null);
+    }
+    assert.ok(specs.length > 20);
   });
 
   test("every YAML example validates against it with ajv", () => {
