@@ -35,12 +35,27 @@ const NOT_STRING_KEY = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE|[Nn]ull|NULL)$/;
 const INDICATOR_START = new Set([",", "[", "]", "{", "}", "#", "&", "*", "!", "|", ">", "'", '"', "%", "@", "`"]);
 const FLOW_INDICATOR = new Set([",", "[", "]", "{", "}"]);
 
+/** `,[]{}` */
+function isFlowIndicator(c: number): boolean {
+  return c === 44 || c === 91 || c === 93 || c === 123 || c === 125;
+}
+
 /** Control characters, the C1 range, Unicode line separators and the BOM: the full parser decides. */
 const UNUSUAL_CHARACTER = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 
 /** [A-Za-z0-9_$./-] */
 function isKeyChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 45 && c <= 57) || c === 95 || c === 36;
+}
+
+/** One or more ASCII digits and nothing else. */
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** A plain scalar resolved as the core schema does (yaml's schema/core: null, bool, int, float, string). */
@@ -55,6 +70,11 @@ function resolvePlain(s: string): unknown {
     if (/^(?:[Ff]alse|FALSE)$/.test(s)) return false;
     return s;
   }
+  // the common cases without a regular expression: a decimal integer, and text with two
+  // or more dots (addresses), which no core-schema number has
+  if (isDigits(s)) return parseInt(s, 10);
+  const dot = s.indexOf(".");
+  if (dot >= 0 && s.indexOf(".", dot + 1) >= 0) return s;
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
   if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
   if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
@@ -68,6 +88,26 @@ function resolvePlain(s: string): unknown {
 
 /** yaml refuses implicit keys longer than 1024 characters; stay well inside. */
 const MAX_KEY_LENGTH = 1000;
+
+/**
+ * Keys already found to be plain string keys. A spec repeats a few dozen keys thousands of
+ * times: reusing the one string of a known key skips the checks, and object properties set
+ * with the same string need no fresh lookup in V8's string table.
+ */
+const knownKeys: string[] = [];
+
+/** The known key that `text` has at `at`, ending where `end` says, or undefined. */
+function knownKeyAt(text: string, at: number, end: (k: string) => boolean): string | undefined {
+  for (const k of knownKeys) if (text.startsWith(k, at) && end(k)) return k;
+  return undefined;
+}
+
+/** A plain key that resolves to a string under the core schema. */
+function isPlainKey(key: string): boolean {
+  if (!PLAIN_KEY.test(key) || NOT_STRING_KEY.test(key)) return false;
+  if (knownKeys.length < 64 && !knownKeys.includes(key)) knownKeys.push(key);
+  return true;
+}
 
 /** Sets a mapping entry; duplicate, overlong and prototype-changing keys leave the subset. */
 function setKey(map: Record<string, unknown>, key: string, value: unknown): void {
@@ -139,21 +179,23 @@ class InlineReader {
       const next = s[start + 1];
       if (next === undefined || next === " " || (flow && FLOW_INDICATOR.has(next))) unsupported();
     }
+    // char codes and a table: this loop runs over nearly every character of a spec
     let i = start;
     let end = start;
-    while (i < s.length) {
-      const ch = s[i]!;
-      if (ch === " ") {
-        if (s[i + 1] === "#") break;
+    const n = s.length;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c === 32) {
+        if (s.charCodeAt(i + 1) === 35) break; // ` #`: a comment
         i++;
         continue;
       }
-      if (ch === ":") {
-        const next = s[i + 1];
+      if (c === 58) {
+        const next = s.charCodeAt(i + 1);
         // `key: value` inside a value, or a flow key: not ours to decide
-        if (next === undefined || next === " " || (flow && FLOW_INDICATOR.has(next))) break;
+        if (i + 1 >= n || next === 32 || (flow && isFlowIndicator(next))) break;
       }
-      if (flow && FLOW_INDICATOR.has(ch)) break;
+      if (flow && isFlowIndicator(c)) break;
       i++;
       end = i;
     }
@@ -170,9 +212,16 @@ class InlineReader {
       this.spaces();
     } else {
       const start = this.pos;
-      while (this.pos < this.s.length && isKeyChar(this.s.charCodeAt(this.pos))) this.pos++;
-      key = this.s.slice(start, this.pos);
-      if (!PLAIN_KEY.test(key) || NOT_STRING_KEY.test(key)) unsupported();
+      // a known key counts only where the key characters end with it
+      const known = knownKeyAt(this.s, start, (k) => !isKeyChar(this.s.charCodeAt(start + k.length)));
+      if (known !== undefined) {
+        key = known;
+        this.pos += known.length;
+      } else {
+        while (this.pos < this.s.length && isKeyChar(this.s.charCodeAt(this.pos))) this.pos++;
+        key = this.s.slice(start, this.pos);
+        if (!isPlainKey(key)) unsupported();
+      }
     }
     if (this.s[this.pos] !== ":" || this.s[this.pos + 1] !== " ") unsupported();
     this.pos += 2;
@@ -246,8 +295,8 @@ class BlockReader {
     for (;;) {
       const colon = text.indexOf(":");
       if (colon <= 0) unsupported();
-      const key = text.slice(0, colon);
-      if (!PLAIN_KEY.test(key) || NOT_STRING_KEY.test(key)) unsupported();
+      const key = knownKeyAt(text, 0, (k) => k.length === colon) ?? text.slice(0, colon);
+      if (!knownKeys.includes(key) && !isPlainKey(key)) unsupported();
       const after = text[colon + 1];
       if (after !== undefined && after !== " ") unsupported();
       let rest = colon + 1;
