@@ -77,6 +77,12 @@ function formatValue(v: KeepalivedValue): string {
   return formatQuoted(v.quoted);
 }
 
+/** Lines a writer printed, with the depth they were printed at (see KeepalivedWriter.capture). */
+export interface Repeatable {
+  readonly depth: number;
+  readonly lines: readonly string[];
+}
+
 /**
  * The printer context threaded through the small `renderX(…, w)` functions: it owns the
  * indentation and every escaping decision, so renderers only say what to print.
@@ -135,6 +141,34 @@ export class KeepalivedWriter {
   append(lines: readonly string[]): this {
     const indent = this.indentUnit.repeat(this.depth);
     for (const line of lines) this.out.push(line === "" ? "" : indent + line);
+    return this;
+  }
+
+  /**
+   * Appends a top-level text another writer printed at depth 0 (its lines joined by
+   * newlines) as one piece: a director's config shares a thousand `virtual_server` blocks
+   * with its peer, and copying them line by line cost most of the render.
+   */
+  appendText(text: string): this {
+    if (this.depth !== 0) throw new KeepalivedWriterError("a shared text is appended at the top level only");
+    if (text !== "") this.out.push(text);
+    return this;
+  }
+
+  /**
+   * Prints what `body` prints and returns it as a Repeatable, which `repeat` prints again
+   * at the same depth without formatting it again (the same checks under every real server).
+   */
+  capture(body: () => void): Repeatable {
+    const from = this.out.length;
+    body();
+    return { depth: this.depth, lines: this.out.slice(from) };
+  }
+
+  /** Prints a captured piece again; it must be at the depth it was captured at. */
+  repeat(piece: Repeatable): this {
+    if (piece.depth !== this.depth) throw new KeepalivedWriterError("a captured piece is repeated at the depth it was printed at only");
+    for (const line of piece.lines) this.out.push(line);
     return this;
   }
 

@@ -27,7 +27,7 @@ import type {
 } from "../model/model.js";
 import { sortRealServers } from "../model/service-key.js";
 import type { HealthCheckSpec } from "../schema/spec-schema.js";
-import { KeepalivedWriter, quoted, type KeepalivedValue } from "./keepalived-writer.js";
+import { KeepalivedWriter, quoted, type KeepalivedValue, type Repeatable } from "./keepalived-writer.js";
 import { vrrpAuthIncludePath } from "./render-vrrp-auth.js";
 
 /** The first line of every rendered keepalived.conf. */
@@ -48,7 +48,7 @@ type Health = NonNullable<ServiceModel["health"]>;
  * a block depends only on its service, so an HA pair renders each once. Only for one
  * render pass over an unchanging model (compile's renderModel); keyed by object identity.
  */
-export type VirtualServerBlocks = Map<ServiceModel, readonly string[]>;
+export type VirtualServerBlocks = Map<ServiceModel, string>;
 
 /** keepalived.conf for `director`, a member of `model.directors`. */
 export function renderKeepalivedConf(model: Model, director: DirectorModel, shared?: VirtualServerBlocks): string {
@@ -66,13 +66,13 @@ export function renderKeepalivedConf(model: Model, director: DirectorModel, shar
       continue;
     }
     let block = shared.get(s);
-    if (!block) {
+    if (block === undefined) {
       const own = new KeepalivedWriter();
       renderVirtualServer(s.ipvs, s.health!, own);
-      block = own.lines();
+      block = own.lines().join("\n");
       shared.set(s, block);
     }
-    w.append(block);
+    w.appendText(block);
   }
   return w.toString();
 }
@@ -270,18 +270,25 @@ function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWrit
       w.flag("sorry_server_inhibit", sorry.inhibit);
       if (sorry.forwarding) w.line("sorry_server_lvs_method", ...lvsMethod(sorry.forwarding));
     }
-    for (const rs of servers) renderRealServer(rs, method.text, health.checks, w);
+    // the pool's checks print the same under every real server: format them once
+    const checks: { printed?: Repeatable } = {};
+    for (const rs of servers) renderRealServer(rs, method.text, health.checks, checks, w);
   });
 }
 
-function renderRealServer(rs: IpvsRealServer, vsMethod: string, checks: readonly HealthCheckSpec[], w: KeepalivedWriter): void {
+function renderRealServer(
+  rs: IpvsRealServer, vsMethod: string, checks: readonly HealthCheckSpec[], printed: { printed?: Repeatable }, w: KeepalivedWriter,
+): void {
   w.block(["real_server", rs.address, rs.port], () => {
     w.line("weight", rs.weight);
     const method = lvsMethod(rs.forwarding, rs.tunnel);
     if (method.join(" ") !== vsMethod) w.line("lvs_method", ...method);
     if (rs.upperThreshold > 0) w.line("uthreshold", rs.upperThreshold);
     if (rs.lowerThreshold > 0) w.line("lthreshold", rs.lowerThreshold);
-    for (const check of checks) renderCheck(check, w);
+    if (printed.printed) w.repeat(printed.printed);
+    else printed.printed = w.capture(() => {
+      for (const check of checks) renderCheck(check, w);
+    });
   });
 }
 

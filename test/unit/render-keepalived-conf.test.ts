@@ -551,6 +551,25 @@ describe("keepalived writer (defence in depth)", () => {
     }
   });
 
+  test("a captured piece repeats byte for byte at its own depth only; shared text goes at the top level only", () => {
+    const w = new KeepalivedWriter();
+    let piece: ReturnType<KeepalivedWriter["capture"]> | undefined;
+    w.block(["virtual_server", "192.0.2.1", 80], () => {
+      w.block(["real_server", "198.51.100.1", 80], () => {
+        piece = w.capture(() => w.block(["TCP_CHECK"], () => w.line("connect_timeout", 3)));
+      });
+      w.block(["real_server", "198.51.100.2", 80], () => w.repeat(piece!));
+      assert.throws(() => w.repeat(piece!), KeepalivedWriterError);
+      assert.throws(() => w.appendText("x {\n}"), KeepalivedWriterError);
+    });
+    const direct = new KeepalivedWriter();
+    direct.block(["virtual_server", "192.0.2.1", 80], () => {
+      for (const rs of ["198.51.100.1", "198.51.100.2"]) direct.block(["real_server", rs, 80], () => direct.block(["TCP_CHECK"], () => direct.line("connect_timeout", 3)));
+    });
+    assert.equal(w.toString(), direct.toString());
+    assert.equal(new KeepalivedWriter().appendText(direct.lines().join("\n")).toString(), direct.toString());
+  });
+
   test("a comment cannot smuggle a line", () => {
     assert.throws(() => new KeepalivedWriter().comment("x\nvirtual_server"), KeepalivedWriterError);
   });
