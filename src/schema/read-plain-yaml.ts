@@ -22,9 +22,10 @@ function unsupported(): never {
   throw new Unsupported();
 }
 
-interface Line {
-  indent: number;
-  text: string;
+/** Content lines (comments and blank lines removed): indentation and text without it, by index. */
+interface Lines {
+  indents: number[];
+  texts: string[];
 }
 
 /** Plain keys that resolve to strings under the core schema. */
@@ -94,18 +95,33 @@ const MAX_KEY_LENGTH = 1000;
  * times: reusing the one string of a known key skips the checks, and object properties set
  * with the same string need no fresh lookup in V8's string table.
  */
-const knownKeys: string[] = [];
+const knownKeys = new Set<string>();
+/** The known keys by their first character code (keys are ASCII: PLAIN_KEY). */
+const knownByFirst: string[][] = Array.from({ length: 128 }, () => []);
 
-/** The known key that `text` has at `at`, ending where `end` says, or undefined. */
-function knownKeyAt(text: string, at: number, end: (k: string) => boolean): string | undefined {
-  for (const k of knownKeys) if (text.startsWith(k, at) && end(k)) return k;
+/**
+ * The known key that `text` has at `at` and that ends exactly at `end` (a position), or,
+ * with `end` -1, is followed by a character no key has; else undefined.
+ */
+function knownKeyAt(text: string, at: number, end: number): string | undefined {
+  const candidates = knownByFirst[text.charCodeAt(at)];
+  if (candidates === undefined) return undefined;
+  for (const k of candidates) {
+    if (!text.startsWith(k, at)) continue;
+    const stop = at + k.length;
+    if (end >= 0 ? stop === end : !isKeyChar(text.charCodeAt(stop))) return k;
+  }
   return undefined;
 }
 
 /** A plain key that resolves to a string under the core schema. */
 function isPlainKey(key: string): boolean {
+  if (knownKeys.has(key)) return true;
   if (!PLAIN_KEY.test(key) || NOT_STRING_KEY.test(key)) return false;
-  if (knownKeys.length < 64 && !knownKeys.includes(key)) knownKeys.push(key);
+  if (knownKeys.size < 256) {
+    knownKeys.add(key);
+    knownByFirst[key.charCodeAt(0)]!.push(key);
+  }
   return true;
 }
 
@@ -118,7 +134,14 @@ function setKey(map: Record<string, unknown>, key: string, value: unknown): void
 /** Reads one line's inline value (flow collection, quoted or plain scalar) and checks only a comment follows. */
 class InlineReader {
   pos = 0;
-  constructor(private readonly s: string) {}
+  constructor(private s: string) {}
+
+  /** Reads `s` from `pos` next: one reader serves every line (a spec has hundreds of thousands). */
+  reset(s: string, pos: number): this {
+    this.s = s;
+    this.pos = pos;
+    return this;
+  }
 
   /** The value that starts at pos and runs to the end of the line (a trailing comment allowed). */
   wholeLine(): unknown {
@@ -213,7 +236,7 @@ class InlineReader {
     } else {
       const start = this.pos;
       // a known key counts only where the key characters end with it
-      const known = knownKeyAt(this.s, start, (k) => !isKeyChar(this.s.charCodeAt(start + k.length)));
+      const known = knownKeyAt(this.s, start, -1);
       if (known !== undefined) {
         key = known;
         this.pos += known.length;
@@ -275,13 +298,19 @@ class InlineReader {
 /** The block structure over content lines (comments and blank lines removed). */
 class BlockReader {
   i = 0;
-  constructor(private readonly lines: Line[]) {}
+  private readonly inline = new InlineReader("");
+  private readonly indents: number[];
+  private readonly texts: string[];
+  constructor(lines: Lines) {
+    this.indents = lines.indents;
+    this.texts = lines.texts;
+  }
 
   /** The node whose first line is the current one, at exactly `indent`. */
   node(indent: number): unknown {
-    const line = this.lines[this.i]!;
-    if (line.indent !== indent) unsupported();
-    return isSeqItem(line.text) ? this.sequence(indent) : this.mapping(indent, line.text, indent);
+    if (this.indents[this.i] !== indent) unsupported();
+    const text = this.texts[this.i]!;
+    return isSeqItem(text) ? this.sequence(indent) : this.mapping(indent, text, indent);
   }
 
   /**
@@ -295,8 +324,8 @@ class BlockReader {
     for (;;) {
       const colon = text.indexOf(":");
       if (colon <= 0) unsupported();
-      const key = knownKeyAt(text, 0, (k) => k.length === colon) ?? text.slice(0, colon);
-      if (!knownKeys.includes(key) && !isPlainKey(key)) unsupported();
+      const key = knownKeyAt(text, 0, colon) ?? text.slice(0, colon);
+      if (!isPlainKey(key)) unsupported();
       const after = text[colon + 1];
       if (after !== undefined && after !== " ") unsupported();
       let rest = colon + 1;
@@ -306,53 +335,52 @@ class BlockReader {
         if (rest < text.length && text[rest - 1] !== " ") unsupported();
         setKey(map, key, this.nestedValue(indent));
       } else {
-        const reader = new InlineReader(text);
-        reader.pos = rest;
-        setKey(map, key, reader.wholeLine());
+        setKey(map, key, this.inline.reset(text, rest).wholeLine());
         this.noDeeper(column);
       }
-      const next = this.lines[this.i];
-      if (!next || next.indent < indent) return map;
-      if (next.indent > indent || isSeqItem(next.text)) unsupported();
-      text = next.text;
-      column = next.indent;
+      const nextIndent = this.indents[this.i];
+      if (nextIndent === undefined || nextIndent < indent) return map;
+      text = this.texts[this.i]!;
+      if (nextIndent > indent || isSeqItem(text)) unsupported();
+      column = nextIndent;
     }
   }
 
   /** The value of `key:` with nothing after it: a deeper block, a sequence at the same indent, or null. */
   private nestedValue(indent: number): unknown {
-    const next = this.lines[this.i];
-    if (!next || next.indent < indent) return null;
-    if (next.indent === indent) return isSeqItem(next.text) ? this.sequence(indent) : null;
-    return this.node(next.indent);
+    const nextIndent = this.indents[this.i];
+    if (nextIndent === undefined || nextIndent < indent) return null;
+    if (nextIndent === indent) return isSeqItem(this.texts[this.i]!) ? this.sequence(indent) : null;
+    return this.node(nextIndent);
   }
 
   private sequence(indent: number): unknown[] {
     const seq: unknown[] = [];
     for (;;) {
-      const line = this.lines[this.i]!;
+      const text = this.texts[this.i]!;
+      const lineIndent = this.indents[this.i]!;
       let at = 1;
-      while (line.text.charCodeAt(at) === 32) at++;
-      const content = line.text.slice(at);
-      if (content === "" || content[0] === "#") {
+      while (text.charCodeAt(at) === 32) at++;
+      // the item's content is read in place (no slice) unless it is a compact mapping
+      const first = text.charCodeAt(at);
+      if (at >= text.length || first === 35) {
         this.i++;
-        const next = this.lines[this.i];
-        seq.push(next && next.indent > indent ? this.node(next.indent) : null);
-      } else if (isSeqItem(content)) {
+        const nextIndent = this.indents[this.i];
+        seq.push(nextIndent !== undefined && nextIndent > indent ? this.node(nextIndent) : null);
+      } else if (first === 45 && (at + 1 === text.length || text.charCodeAt(at + 1) === 32)) {
         unsupported(); // `- - a`
-      } else if (startsMapping(content)) {
-        seq.push(this.mapping(line.indent + at, content, line.indent + at));
+      } else if (startsMappingAt(text, at)) {
+        seq.push(this.mapping(lineIndent + at, text.slice(at), lineIndent + at));
       } else {
-        const reader = new InlineReader(content);
-        seq.push(reader.wholeLine());
+        seq.push(this.inline.reset(text, at).wholeLine());
         this.i++;
         this.noDeeper(indent);
       }
-      const next = this.lines[this.i];
-      if (!next || next.indent < indent) return seq;
-      if (next.indent > indent || !isSeqItem(next.text)) {
+      const nextIndent = this.indents[this.i];
+      if (nextIndent === undefined || nextIndent < indent) return seq;
+      if (nextIndent > indent || !isSeqItem(this.texts[this.i]!)) {
         // a mapping key at the sequence's indent ends a `key:\n- item` sequence
-        if (next.indent === indent) return seq;
+        if (nextIndent === indent) return seq;
         unsupported();
       }
     }
@@ -360,8 +388,8 @@ class BlockReader {
 
   /** After an inline value nothing may be indented deeper (that would continue a multi-line scalar). */
   private noDeeper(indent: number): void {
-    const next = this.lines[this.i];
-    if (next && next.indent > indent) unsupported();
+    const nextIndent = this.indents[this.i];
+    if (nextIndent !== undefined && nextIndent > indent) unsupported();
   }
 }
 
@@ -371,13 +399,20 @@ function isSeqItem(text: string): boolean {
 
 /** `key: ...` or `key:` with a plain key: the start of a compact mapping in a sequence item. */
 function startsMapping(text: string): boolean {
-  const m = /^[A-Za-z_$][A-Za-z0-9_$./-]*:(?: |$)/.exec(text);
-  return m !== null;
+  return startsMappingAt(text, 0);
+}
+
+const MAPPING_START = /[A-Za-z_$][A-Za-z0-9_$./-]*:(?: |$)/y;
+
+/** startsMapping for the text from `at` on. */
+function startsMappingAt(text: string, at: number): boolean {
+  MAPPING_START.lastIndex = at;
+  return MAPPING_START.test(text);
 }
 
 /** Splits the text into content lines; undefined when a line leaves the subset. */
-function contentLines(text: string): Line[] | undefined {
-  const lines: Line[] = [];
+function contentLines(text: string): Lines | undefined {
+  const lines: Lines = { indents: [], texts: [] };
   let start = 0;
   while (start <= text.length) {
     let end = text.indexOf("\n", start);
@@ -390,7 +425,8 @@ function contentLines(text: string): Line[] | undefined {
       const body = text.slice(indent, stop);
       // document markers and directives are the full parser's business
       if (indent === start && (body.startsWith("---") || body.startsWith("...") || body[0] === "%")) return undefined;
-      lines.push({ indent: indent - start, text: body });
+      lines.indents.push(indent - start);
+      lines.texts.push(body);
     }
     start = end + 1;
   }
@@ -404,14 +440,14 @@ function contentLines(text: string): Line[] | undefined {
 export function readPlainYaml(text: string): { value: unknown } | undefined {
   if (UNUSUAL_CHARACTER.test(text)) return undefined;
   const lines = contentLines(text);
-  if (!lines || lines.length === 0) return undefined;
+  if (!lines || lines.texts.length === 0) return undefined;
   const reader = new BlockReader(lines);
   try {
-    const first = lines[0]!;
+    const first = lines.texts[0]!;
     // a lone scalar document is not a spec: leave it to the full parser
-    if (!isSeqItem(first.text) && !startsMapping(first.text)) return undefined;
-    const value = reader.node(first.indent);
-    if (reader.i !== lines.length) return undefined;
+    if (!isSeqItem(first) && !startsMapping(first)) return undefined;
+    const value = reader.node(lines.indents[0]!);
+    if (reader.i !== lines.texts.length) return undefined;
     return { value };
   } catch (e) {
     if (e instanceof Unsupported) return undefined;
