@@ -232,7 +232,8 @@ function readThresholdsInStep(text: string, services: readonly IpvsService[]): C
   let svcIndex = -1;
   let rsIndex = 0;
   let svc: IpvsService | undefined;
-  const values: number[] = [];
+  const values: number[] = new Array<number>(16).fill(0);
+  let maxColumn = 0;
   const rowStarts: number[] = [];
   const rowEnds: number[] = [];
   const n = text.length;
@@ -242,9 +243,9 @@ function readThresholdsInStep(text: string, services: readonly IpvsService[]): C
     if (svc && at && text.startsWith("  -> ", pos)) {
       const rs = svc.realServers[rsIndex];
       const from = rs ? rowAddressEnd(text, pos + 5, end, rs) : -1;
-      if (from < 0 || !readRowNumbers(text, from, end, values)) return undefined;
-      const upper = values[at[0]!], lower = values[at[1]!];
-      if (upper === undefined || lower === undefined || values[at[2]!] === undefined || values[at[3]!] === undefined) return undefined;
+      const count = from < 0 ? -1 : readRowNumbers(text, from, end, values);
+      if (count <= maxColumn) return undefined;
+      const upper = values[at[0]!]!, lower = values[at[1]!]!;
       rs!.upperThreshold = upper;
       rs!.lowerThreshold = lower;
       rsIndex++;
@@ -256,6 +257,7 @@ function readThresholdsInStep(text: string, services: readonly IpvsService[]): C
       if (columns) {
         at = THRESHOLD_COLUMNS.map((c) => columns.lastIndexOf(c));
         if (at.some((x) => x < 0)) return undefined;
+        maxColumn = Math.max(...at);
       } else if (tokens.length > 0 && !(tokens[0] === "IP" && tokens[1] === "Virtual") && tokens[1] !== "RemoteAddress:Port") {
         // a service line: the next service of the dump, whose servers are all listed so far
         if (svc && rsIndex !== svc.realServers.length) return undefined;
@@ -273,23 +275,29 @@ function readThresholdsInStep(text: string, services: readonly IpvsService[]): C
   return new ListedConnections(text, services.map((s) => s.key), rowStarts, rowEnds, at ?? []);
 }
 
-/** The whitespace-separated decimal numbers from `at` to the end of the line into `out`; false on anything else. */
-function readRowNumbers(text: string, at: number, end: number, out: number[]): boolean {
-  out.length = 0;
+/**
+ * The whitespace-separated decimal numbers from `at` to the end of the line into `out`
+ * (reused: a row has a handful); how many there are, or -1 on anything else.
+ */
+function readRowNumbers(text: string, at: number, end: number, out: number[]): number {
+  let count = 0;
   let i = at;
   while (i < end) {
-    const c = text.charCodeAt(i);
+    let c = text.charCodeAt(i);
     if (c === 32 || c === 9) {
       i++;
       continue;
     }
-    const stop = digitsEnd(text, i, end);
-    const v = digitsAt(text, i, stop);
-    if (v < 0 || (stop < end && text.charCodeAt(stop) !== 32 && text.charCodeAt(stop) !== 9)) return false;
-    out.push(v);
-    i = stop;
+    let value = 0;
+    const start = i;
+    while (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      c = ++i < end ? text.charCodeAt(i) : 32;
+    }
+    if (i === start || i - start > 10 || (c !== 32 && c !== 9) || count === out.length) return -1;
+    out[count++] = value;
   }
-  return true;
+  return count;
 }
 
 /**
