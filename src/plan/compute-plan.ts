@@ -128,14 +128,16 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
 
   const liveByKey = byKey(live.table.services);
   const desiredServices = desired.model.services;
-  const desiredByKey = new Map(desiredServices.map((s) => [serviceKeyString(s.ipvs.key), s]));
+  // each desired service's key string, computed once: the maps and loops below all need it
+  const keyOf = new Map(desiredServices.map((s) => [s, serviceKeyString(s.ipvs.key)]));
+  const desiredByKey = new Map(desiredServices.map((s) => [keyOf.get(s)!, s]));
   const ours = ourOwnership(live, owner);
   const others = othersOwnership(live, owner);
-  const namesToKeys = new Map(desiredServices.map((s) => [s.name, serviceKeyString(s.ipvs.key)]));
+  const namesToKeys = new Map(desiredServices.map((s) => [s.name, keyOf.get(s)!]));
   const previousKeyOfName = new Map([...ours.entries()].map(([k, v]) => [v.name, k]));
 
   for (const svc of desiredServices) {
-    const key = serviceKeyString(svc.ipvs.key);
+    const key = keyOf.get(svc)!;
     const current = liveByKey.get(key);
     const identityChanged = previousKeyOfName.has(svc.name) && previousKeyOfName.get(svc.name) !== key;
     if (!current) {
@@ -253,11 +255,11 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   // renderIpvsadmRules sorts a copy when it must and never touches its input: no clone needed
   const touched = new Set(ops.map((op) => op.serviceKey));
   const expectedRules = renderIpvsadmRules({
-    services: desiredServices.filter((s) => s.owner === "applier" && touched.has(serviceKeyString(s.ipvs.key))).map((s) => s.ipvs),
+    services: desiredServices.filter((s) => s.owner === "applier" && touched.has(keyOf.get(s)!)).map((s) => s.ipvs),
   });
 
   const record: OwnershipRecord = { owner, services: {} };
-  for (const s of desiredServices) record.services[s.name] = `${serviceKeyString(s.ipvs.key)} ${s.owner}`;
+  for (const s of desiredServices) record.services[s.name] = `${keyOf.get(s)!} ${s.owner}`;
 
   const managed = desired.model.services.some((s) => s.owner === "keepalived") || desired.model.vrrpInstances.length > 0;
   const configChanged = managed && live.keepalivedConf !== desired.keepalivedConf;
@@ -268,7 +270,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
 
   // on the director already, not yet ours: recorded as owned by this apply (adoption)
   const adopting = desiredServices.filter((s) => {
-    const key = serviceKeyString(s.ipvs.key);
+    const key = keyOf.get(s)!;
     return liveByKey.has(key) && !ours.has(key);
   }).map((s) => s.name);
 
