@@ -112,6 +112,14 @@ function sameRealServerSettings(a: IpvsRealServer, b: IpvsRealServer): boolean {
     a.tunnel?.checksum === b.tunnel?.checksum && (a.tunnel === undefined) === (b.tunnel === undefined);
 }
 
+/** What a drain waits for, as the director counted it when its state was read. */
+function connectionNote(live: LiveState, serviceKey: string, rsKey: string): { note?: string } {
+  const c = live.connections.get(serviceKey)?.get(rsKey);
+  if (!c) return {};
+  const plural = (n: number, what: string) => `${n} ${what} connection${n === 1 ? "" : "s"}`;
+  return { note: `${plural(c.activeConn, "active")}, ${plural(c.inactConn, "inactive")} when planned` };
+}
+
 function weightZero(rs: IpvsRealServer): IpvsRealServer {
   return { ...rs, weight: 0 };
 }
@@ -186,7 +194,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
       if (wantRs.has(rsKey)) continue;
       // drain in the kernel for both owners: keepalived neither notices nor repairs manual weights,
       // and its reload later deletes the (then idle) server
-      ops.push({ action: "drain-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(was.weight), to: "0" }] });
+      ops.push({ action: "drain-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(was.weight), to: "0" }], ...connectionNote(live, key, rsKey) });
       ops.push({ action: "remove-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [] });
       if (was.weight !== 0) {
         editRs.push({ cmd: renderRealServerCommand("-e", current, weightZero(was)), undo: [renderRealServerCommand("-e", current, was)] });
@@ -229,7 +237,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     });
     for (const rs of current.realServers) {
       const rsKey = realServerKeyString(rs);
-      ops.push({ action: "drain-real-server", class: "draining", owner: kind, service: name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(rs.weight), to: "0" }] });
+      ops.push({ action: "drain-real-server", class: "draining", owner: kind, service: name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(rs.weight), to: "0" }], ...connectionNote(live, key, rsKey) });
       if (rs.weight !== 0) {
         editRs.push({ cmd: renderRealServerCommand("-e", current, weightZero(rs)), undo: [renderRealServerCommand("-e", current, rs)] });
       }

@@ -29,11 +29,11 @@ function compiled(value: unknown): CompileOutput {
 }
 
 /** A live-state dump as the read-state script prints it. */
-function dump(save: string, opts: { owners?: string; keepalived?: string; running?: boolean; addresses?: string } = {}): string {
+function dump(save: string, opts: { owners?: string; keepalived?: string; running?: boolean; addresses?: string; thresholds?: string } = {}): string {
   return [
     "==ipvsc:fingerprint==", "f1ngerprint",
     "==ipvsc:save==", save.trimEnd(),
-    "==ipvsc:thresholds==", "", "==ipvsc:timeouts==", "Timeout (tcp tcpfin udp): 900 120 300",
+    "==ipvsc:thresholds==", opts.thresholds ?? "", "==ipvsc:timeouts==", "Timeout (tcp tcpfin udp): 900 120 300",
     "==ipvsc:daemon==", "",
     "==ipvsc:keepalived-running==", opts.running ? "yes" : "no",
     ...(opts.keepalived !== undefined ? ["==ipvsc:keepalived-conf==", opts.keepalived.trimEnd(), "==ipvsc:keepalived-conf-present==", "yes"] : []),
@@ -120,6 +120,20 @@ describe("planDirector", () => {
     assert.equal(p.expectedRules, "-A -t 203.0.113.10:80 -s wrr\n-a -t 203.0.113.10:80 -r 192.0.2.11:8080 -m -w 4\n");
     const none = plan(spec([web([{ address: "192.0.2.11", port: 8080 }]), api]), dump(live, { owners }));
     assert.equal(none.expectedRules, "");
+  });
+
+  test("a drain says how many connections the director counted on the server", () => {
+    const live = ["-A -t 203.0.113.10:80 -s wrr", "-a -t 203.0.113.10:80 -r 192.0.2.11:8080 -m -w 1", "-a -t 203.0.113.10:80 -r 192.0.2.12:8080 -m -w 1"].join("\n");
+    const thresholds = [
+      "IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn", "  -> RemoteAddress:Port",
+      "TCP  203.0.113.10:80 wrr", "  -> 192.0.2.11:8080               0          0          7          1", "  -> 192.0.2.12:8080               0          0          0          0",
+    ].join("\n");
+    const out = compiled(spec([web([{ address: "192.0.2.12", port: 8080 }])]));
+    const lives = new Map([["lb1", parseLiveState("lb1", dump(live, { owners: OWNED_WEB, thresholds }))]]);
+    const full = computePlan(out.model, new Map(out.directors.map((d) => [d.name, d.keepalivedConf])), lives, { owner: "ipvsc" });
+    const drain = full.directors[0]!.operations.find((o) => o.action === "drain-real-server");
+    assert.equal(drain?.note, "7 active connections, 1 inactive connection when planned");
+    assert.match(formatPlanText(full), /192\.0\.2\.11:8080.*\(7 active connections, 1 inactive connection when planned\)/);
   });
 
   test("foreign services are reported and left alone; --prune removes them after a drain", () => {
