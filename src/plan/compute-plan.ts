@@ -105,6 +105,13 @@ function sameServerList(a: readonly IpvsRealServer[], b: readonly IpvsRealServer
   return realServersSorted(a);
 }
 
+/** Every field describeService reads is equal, so the two describe the same (most services of a plan). */
+function sameServiceSettings(a: IpvsService, b: IpvsService): boolean {
+  return a.scheduler === b.scheduler && a.onePacket === b.onePacket && a.persistenceEngine === b.persistenceEngine &&
+    a.family === b.family && a.flags.length === b.flags.length && a.flags.every((f, i) => f === b.flags[i]) &&
+    a.persistence?.timeout === b.persistence?.timeout && a.persistence?.prefixLength === b.persistence?.prefixLength;
+}
+
 /** Every field describeRealServer reads is equal, so the two describe the same. */
 function sameRealServerSettings(a: IpvsRealServer, b: IpvsRealServer): boolean {
   return a.forwarding === b.forwarding && a.weight === b.weight && a.upperThreshold === b.upperThreshold &&
@@ -163,7 +170,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   }
 
   function planServiceEdit(svc: ServiceModel, current: IpvsService, key: string): void {
-    const changes = changesBetween(describeService(current), describeService(svc.ipvs));
+    const changes = sameServiceSettings(current, svc.ipvs) ? [] : changesBetween(describeService(current), describeService(svc.ipvs));
     if (changes.length > 0) {
       ops.push({ action: "edit-service", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, changes });
       if (svc.owner === "applier") {

@@ -13,7 +13,7 @@
  * test/property/read-clean-live-table.test.ts checks that both ways give the same answer.
  */
 import type { IpvsRealServer, IpvsService, IpvsTable, ServiceKey } from "../model/model.js";
-import { realServerKeyString, serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
+import { serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
 import { formatIpv6Groups, plainIpv6Groups } from "../schema/ip-text.js";
 import type { ConnectionCounts, ConnectionMap } from "./parse-ipvsadm-extras.js";
 import { parseIpvsadmLine } from "./parse-ipvsadm-save.js";
@@ -323,14 +323,17 @@ class ListedConnections implements ConnectionMap {
     let rows = this.cache.get(i);
     if (!rows) {
       rows = new Map();
-      const body = this.text.slice(this.rowStarts[i], Math.max(this.rowStarts[i]!, this.rowEnds[i]!));
-      for (const line of body.split("\n")) {
-        const tokens = line.trim().split(/\s+/);
-        const address = tokens[1] ?? "";
-        const colon = address.lastIndexOf(":");
-        const host = address.startsWith("[") ? address.slice(1, colon - 1) : address.slice(0, colon);
-        const active = Number(tokens[this.columns[2]! + 2]), inactive = Number(tokens[this.columns[3]! + 2]);
-        rows.set(realServerKeyString({ address: host, port: Number(address.slice(colon + 1)) }), { activeConn: active, inactConn: inactive });
+      // rows the lockstep read checked: `  -> A:P  n n n n`, where A:P is the server's key string
+      const values = new Array<number>(16).fill(0);
+      const text = this.text, stop = this.rowEnds[i]!;
+      for (let pos = this.rowStarts[i]!; pos < stop;) {
+        let end = text.indexOf("\n", pos);
+        if (end < 0 || end > stop) end = stop;
+        let addressEnd = pos + 5;
+        while (text.charCodeAt(addressEnd) !== 32 && text.charCodeAt(addressEnd) !== 9) addressEnd++;
+        readRowNumbers(text, addressEnd, end, values);
+        rows.set(text.slice(pos + 5, addressEnd), { activeConn: values[this.columns[2]!]!, inactConn: values[this.columns[3]!]! });
+        pos = end + 1;
       }
       this.cache.set(i, rows);
     }
