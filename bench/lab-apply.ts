@@ -4,15 +4,21 @@
  * ipvsadm -R of the whole table). Emulated CPUs are slow and this machine is noisy, so the
  * figures that matter are the ratios and the kernel operation counts, measured in one run.
  *
- *   npx tsx bench/lab-apply.ts [--services 2000] [--runs 5]
+ *   npx tsx bench/lab-apply.ts [--services 2000] [--runs 5] [--profile]
+ *
+ * --profile traces each apply (IPVSC_TRACE=1, src/ssh/trace.ts) and prints the median time
+ * of every step: host steps on the host's clock, the director's on its /proc/uptime.
  */
 import { parseArgs } from "node:util";
 import { compile } from "../src/compile.js";
 import type { SpecInput } from "../src/schema/spec-schema.js";
+import { setTraceSink, type TraceEvent } from "../src/ssh/trace.js";
 import { bootDirectors, labStatus } from "../test/lab/lab.js";
 import { labSpec, RolloutWorkspace, resetDirector } from "../test/lab/support/rollout-harness.js";
 
-const { values } = parseArgs({ options: { services: { type: "string", default: "2000" }, runs: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: { services: { type: "string", default: "2000" }, runs: { type: "string", default: "5" }, profile: { type: "boolean", default: false } },
+});
 const SERVICES = Number(values.services);
 const RUNS = Number(values.runs);
 const SERVERS = 4;
@@ -37,7 +43,36 @@ function services(bump: number): SpecInput["services"] {
   }));
 }
 
+/**
+ * The steps of one traced apply and what each took: a stamp's step took the time since the
+ * stamp before it on the same clock (host: the CLI's start; director: the script's start).
+ */
+function stepTimes(events: TraceEvent[], startedMs: number, endedMs: number): [string, number][] {
+  const out: [string, number][] = [];
+  let hostPrev = startedMs, hostFirst = true, guestPrev: number | undefined;
+  for (const e of events) {
+    if (e.clock === "host") {
+      out.push([hostFirst ? `host: CLI start .. ${e.step} (load, validate, compile the spec)` : `host: ${e.step}`, e.ms - hostPrev]);
+      hostPrev = e.ms;
+      hostFirst = false;
+    } else if (/: start$/.test(e.step)) {
+      guestPrev = e.ms;
+    } else {
+      out.push([`  director: ${e.step}`, guestPrev === undefined ? 0 : e.ms - guestPrev]);
+      guestPrev = e.ms;
+    }
+  }
+  out.push(["host: .. CLI end (report)", endedMs - hostPrev]);
+  return out;
+}
+
 async function main(): Promise<void> {
+  let events: TraceEvent[] = [];
+  if (values.profile) {
+    process.env.IPVSC_TRACE = "1";
+    setTraceSink((e) => events.push(e));
+  }
+  const profiles: [string, number][][] = [];
   const status = labStatus();
   if (!status.available) throw new Error(`lab unavailable: ${status.reason}`);
   const [d] = await bootDirectors(1);
@@ -67,9 +102,15 @@ async function main(): Promise<void> {
       const plan = await ws.cli(["plan", target, "--format", "json"]);
       const parsed = JSON.parse(plan.out) as { directors: { batches: { apply: string[]; finalize: string[] } }[] };
       ops = parsed.directors[0]!.batches.apply.length + parsed.directors[0]!.batches.finalize.length;
+      events = [];
+      const started = Date.now();
       const applied = await ws.cli(["apply", target, "--yes"]);
       if (applied.code !== 0) throw new Error(applied.out + applied.err);
       ours.push(applied.ms);
+      if (values.profile) {
+        profiles.push(stepTimes(events, started, started + applied.ms));
+        for (const e of events) console.error(`trace run ${run}: ${e.clock} ${e.ms} ${e.step}`);
+      }
       // the kernel-side cost alone: the same one-line batch, timed inside the guest
       const line = parsed.directors[0]!.batches.apply[0] ?? "";
       oursKernel.push(await guestMs(`echo '${line}' | ipvsadm -R`));
@@ -87,6 +128,17 @@ async function main(): Promise<void> {
     console.log(`| ipvsadm -C + -R | ${naiveOps} | ${median(naiveKernel)} ms | ${median(naive)} ms |`);
     console.log(`kernel-side ratio naive/delta: ${(median(naiveKernel) / Math.max(1, median(oursKernel))).toFixed(1)}x; operations ratio ${(naiveOps / Math.max(1, ops)).toFixed(0)}x`);
     console.log("end to end includes ipvsc's plan read over SSH, upload, lock, verify; the naive path has no plan, no verify and drops traffic (see the zero-drop lab test)");
+    if (profiles.length > 0) {
+      // the steps of the first run, in order; a step a run lacks counts 0 there
+      console.log(`\nper-step profile of \`ipvsc apply\` (medians of ${profiles.length} runs; director steps on its own clock, inside the host step that waits for them)`);
+      console.log("| step | ms |");
+      console.log("|---|---:|");
+      const names = [...new Set(profiles.flatMap((p) => p.map(([n]) => n)))];
+      for (const n of names) {
+        const per = profiles.map((p) => p.filter(([m]) => m === n).reduce((a, [, ms]) => a + ms, 0));
+        console.log(`| ${n} | ${median(per)} |`);
+      }
+    }
   } finally {
     ws.cleanup();
     await d!.close();

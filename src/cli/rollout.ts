@@ -9,6 +9,7 @@ import type { DirectorPlan, Plan } from "../plan/plan-types.js";
 import type { LiveState } from "../state/live-state.js";
 import { readLiveState, runStagedApply, type ApplyOutcome } from "../ssh/director-client.js";
 import { SshSession, type SshTargetConfig } from "../ssh/ssh-session.js";
+import { traceHost } from "../ssh/trace.js";
 
 /** Connection options the CLI adds to what the spec says. */
 export interface RolloutOptions {
@@ -39,7 +40,9 @@ function selected(output: CompileOutput, opts: RolloutOptions): DirectorModel[] 
 export async function readLiveStates(output: CompileOutput, opts: RolloutOptions): Promise<Map<string, LiveState>> {
   const dirs = selected(output, opts);
   const states = await Promise.all(dirs.map(async (d) => {
+    traceHost(`${d.name}: connecting`);
     const session = await SshSession.connect(sshTargetOf(d, opts));
+    traceHost(`${d.name}: connected`);
     try {
       return await readLiveState(session, d.name, output.model.keepalived.configDir);
     } finally {
@@ -52,7 +55,10 @@ export async function readLiveStates(output: CompileOutput, opts: RolloutOptions
 /** Plans the spec against the live directors. */
 export function planAgainst(output: CompileOutput, lives: Map<string, LiveState>, opts: RolloutOptions): Plan {
   const confs = new Map(output.directors.map((d) => [d.name, d.keepalivedConf]));
-  return computePlan(output.model, confs, lives, { owner: opts.owner, prune: opts.prune });
+  traceHost("plan: start");
+  const plan = computePlan(output.model, confs, lives, { owner: opts.owner, prune: opts.prune });
+  traceHost("plan: computed");
+  return plan;
 }
 
 /** Runs one staged apply on one director (runStagedApply over SSH; tests pass a fake). */
@@ -70,6 +76,7 @@ export async function applyPlan(
   run: StagedApplyRunner = runStagedApply,
 ): Promise<{ director: string; outcome: ApplyOutcome }[]> {
   const results: { director: string; outcome: ApplyOutcome }[] = [];
+  traceHost("apply: start");
   for (const dp of plan.directors) {
     const d = output.model.directors.find((x) => x.name === dp.director)!;
     const artifacts = output.directors.find((x) => x.name === dp.director)!;
@@ -90,6 +97,7 @@ export async function applyPlan(
       keepalivedConfigDir: output.model.keepalived.configDir,
       drainTimeoutSeconds: opts.drainTimeoutSeconds,
     });
+    traceHost(`${dp.director}: staged`);
     const outcome = await run(sshTargetOf(d, opts), staged, (s) => report(dp.director, s));
     results.push({ director: dp.director, outcome });
     if (outcome.code !== 0) break;

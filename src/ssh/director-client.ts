@@ -4,12 +4,18 @@ import { readStateCommand, type StagedApply } from "../apply-script/stage-files.
 import { parseLiveState } from "../state/parse-live-state.js";
 import type { LiveState } from "../state/live-state.js";
 import { SshSession, type SshTargetConfig } from "./ssh-session.js";
+import { traceGuest, traceHost, tracedCommand } from "./trace.js";
 
 /** Reads a director's live state over an open session. */
 export async function readLiveState(session: SshSession, director: string, keepalivedConfigDir: string): Promise<LiveState> {
-  const r = await session.exec(readStateCommand(keepalivedConfigDir), { stdin: READ_STATE_SCRIPT, timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`reading the state of ${director} failed (exit ${r.code}): ${r.stderr.trim()}`);
-  return parseLiveState(director, r.stdout);
+  traceHost(`${director}: read-state sent`);
+  const r = await session.exec(tracedCommand(readStateCommand(keepalivedConfigDir)), { stdin: READ_STATE_SCRIPT, timeoutMs: 60_000 });
+  traceHost(`${director}: read-state output received`);
+  const stderr = traceGuest(r.stderr, director);
+  if (r.code !== 0) throw new Error(`reading the state of ${director} failed (exit ${r.code}): ${stderr.trim()}`);
+  const live = parseLiveState(director, r.stdout);
+  traceHost(`${director}: live state parsed`);
+  return live;
 }
 
 /** How an apply ended on the director. */
@@ -35,14 +41,19 @@ export async function runStagedApply(
   staged: StagedApply,
   onLog: (text: string) => void = () => {},
 ): Promise<ApplyOutcome> {
+  traceHost("apply: connecting");
   let session = await SshSession.connect(target);
   try {
+    traceHost("apply: connected");
     // one round trip for all files (one exec per file cost seconds on a slow director)
     await session.writeFiles(staged.files.map((f) => ({ path: f.path, content: f.content, mode: f.secret ? 0o600 : f.path.endsWith(".sh") ? 0o755 : 0o644 })));
+    traceHost("apply: files uploaded");
     let log = "";
     const collect = (s: string) => { log += s; onLog(s); };
     try {
-      const r = await session.exec(staged.command, { onStdout: collect });
+      const r = await session.exec(tracedCommand(staged.command), { onStdout: collect });
+      traceHost("apply: run ended");
+      traceGuest(r.stderr, "apply");
       if (r.code !== 255) return { code: r.code, state: outcomeOf(r.code), log };
     } catch {
       // fall through to reattach
@@ -52,7 +63,8 @@ export async function runStagedApply(
         session.close();
         session = await SshSession.connect(target);
         log = "";
-        const r = await session.exec(staged.waitCommand, { onStdout: collect });
+        const r = await session.exec(tracedCommand(staged.waitCommand), { onStdout: collect });
+        traceGuest(r.stderr, "apply");
         if (r.code !== 255) return { code: r.code, state: outcomeOf(r.code), log };
       } catch {
         await new Promise((res) => setTimeout(res, 1000));
