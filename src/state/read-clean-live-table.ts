@@ -12,9 +12,10 @@
  * undefined, and parseLiveState reads the dump the general way, which words the issues.
  * test/property/read-clean-live-table.test.ts checks that both ways give the same answer.
  */
-import type { IpvsRealServer, IpvsService, IpvsTable, ServiceKey } from "../model/model.js";
+import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey } from "../model/model.js";
 import { serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
 import { formatIpv6Groups, plainIpv6Groups } from "../schema/ip-text.js";
+import { SCHEDULERS } from "../schema/spec-schema.js";
 import type { ConnectionCounts, ConnectionMap } from "./parse-ipvsadm-extras.js";
 import { parseIpvsadmLine } from "./parse-ipvsadm-save.js";
 
@@ -80,12 +81,13 @@ function readCleanSave(text: string): IpvsService[] | undefined {
     if (rs) {
       current!.realServers.push(rs);
     } else if (end > pos) {
-      const cmd = parseIpvsadmLine(text.slice(pos, end));
+      const plain = readPlainService(text, pos, end);
+      const cmd = plain ? { op: "add-service" as const, service: plain } : parseIpvsadmLine(text.slice(pos, end));
       if (cmd?.op === "add-service") {
         const id = serviceKeyString(cmd.service.key);
         if (seen.has(id)) return undefined;
         seen.add(id);
-        current = { ...cmd.service, realServers: [] };
+        current = plain ?? { ...cmd.service, realServers: [] };
         services.push(current);
         prefix = `-a ${serviceSelector(current.key)} -r `;
       } else if (cmd?.op === "add-server" && current && serviceKeyString(cmd.key) === serviceKeyString(current.key)) {
@@ -99,49 +101,104 @@ function readCleanSave(text: string): IpvsService[] | undefined {
   return services;
 }
 
+/** What readAddressPort read last (one scratch record: it runs for every line of a dump). */
+const scanned = { address: "", family: "inet" as "inet" | "inet6", port: 0 };
+
 /**
- * The real server of a line `-a SELECTOR -r ` + `A:P -m|-g|-i -w W[ -x U -y L][ --tun-type ipip]`, read from
- * `at` to `end`, with the general reader's answer and checks; undefined for any other form.
+ * `a.b.c.d:P` (a dotted quad as ipaddr.js prints it: parts 0..255, no leading zeros) or
+ * `[IPv6]:P` in plain lowercase groups, from `at`: the position after the port, the values
+ * in `scanned`; -1 for anything else (the general reader decides those).
  */
-function readPlainServer(text: string, at: number, end: number, svc: IpvsService): IpvsRealServer | undefined {
-  let address: string;
+function readAddressPort(text: string, at: number, end: number): number {
   let i: number;
   if (text.charCodeAt(at) === 91) {
     const close = text.indexOf("]", at);
-    if (close < 0 || close > end || text.charCodeAt(close + 1) !== 58) return undefined;
+    if (close < 0 || close > end || text.charCodeAt(close + 1) !== 58) return -1;
     const groups = plainIpv6Groups(text.slice(at + 1, close));
-    if (!groups || svc.family !== "inet6") return undefined;
-    address = formatIpv6Groups(groups);
+    if (!groups) return -1;
+    scanned.address = formatIpv6Groups(groups);
+    scanned.family = "inet6";
     i = close + 2;
   } else {
-    // a dotted quad as ipaddr.js prints it: four parts 0..255, no leading zeros
     let parts = 0, part = 0, digits = 0;
     i = at;
     for (; i < end; i++) {
       const c = text.charCodeAt(i);
       if (c === 46 || c === 58) {
-        if (digits === 0) return undefined;
+        if (digits === 0) return -1;
         parts++;
         part = 0;
         digits = 0;
         if (c === 58) break;
       } else if (c >= 48 && c <= 57) {
-        if (digits > 0 && part === 0) return undefined;
+        if (digits > 0 && part === 0) return -1;
         part = part * 10 + (c - 48);
-        if (part > 255) return undefined;
+        if (part > 255) return -1;
         digits++;
       } else {
-        return undefined;
+        return -1;
       }
     }
-    if (parts !== 4 || i >= end || svc.family !== "inet") return undefined;
-    address = text.slice(at, i);
+    if (parts !== 4 || i >= end) return -1;
+    scanned.address = text.slice(at, i);
+    scanned.family = "inet";
     i++;
   }
   const portEnd = digitsEnd(text, i, end);
   const port = digitsAt(text, i, portEnd);
-  if (port < 0 || port > 65535) return undefined;
-  i = portEnd;
+  if (port < 0 || port > 65535) return -1;
+  scanned.port = port;
+  return portEnd;
+}
+
+const SCHEDULER_NAMES: ReadonlySet<string> = new Set(SCHEDULERS);
+const MAX_PERSISTENCE_TIMEOUT = 2678400;
+
+/**
+ * The service of a line `-A -t|-u A:P -s SCHED[ -p SECONDS]`, as the general reader
+ * reads it; undefined for any other form (flags, masks, fwmarks, ...: the general reader).
+ */
+function readPlainService(text: string, at: number, end: number): IpvsService | undefined {
+  let protocol: "tcp" | "udp";
+  if (text.startsWith("-A -t ", at)) protocol = "tcp";
+  else if (text.startsWith("-A -u ", at)) protocol = "udp";
+  else return undefined;
+  let i = readAddressPort(text, at + 6, end);
+  if (i < 0 || !text.startsWith(" -s ", i)) return undefined;
+  const schedEnd = text.indexOf(" ", i + 4);
+  const stop = schedEnd < 0 || schedEnd > end ? end : schedEnd;
+  const scheduler = text.slice(i + 4, stop);
+  if (!SCHEDULER_NAMES.has(scheduler)) return undefined;
+  i = stop;
+  let timeout = 0;
+  if (text.startsWith(" -p ", i)) {
+    const timeoutEnd = digitsEnd(text, i + 4, end);
+    timeout = digitsAt(text, i + 4, timeoutEnd);
+    if (timeout < 1 || timeout > MAX_PERSISTENCE_TIMEOUT) return undefined;
+    i = timeoutEnd;
+  }
+  if (i !== end || (scanned.port === 0 && timeout === 0)) return undefined;
+  const svc: IpvsService = {
+    key: { kind: "addr", protocol, address: scanned.address, port: scanned.port },
+    family: scanned.family,
+    scheduler: scheduler as SchedulerName,
+    flags: [],
+    onePacket: false,
+    realServers: [],
+  };
+  if (timeout > 0) svc.persistence = { timeout, prefixLength: scanned.family === "inet" ? 32 : 128 };
+  return svc;
+}
+
+/**
+ * The real server of a line `-a SELECTOR -r ` + `A:P -m|-g|-i -w W[ -x U -y L][ --tun-type ipip]`, read from
+ * `at` to `end`, with the general reader's answer and checks; undefined for any other form.
+ */
+function readPlainServer(text: string, at: number, end: number, svc: IpvsService): IpvsRealServer | undefined {
+  let i = readAddressPort(text, at, end);
+  if (i < 0 || scanned.family !== svc.family) return undefined;
+  const address = scanned.address;
+  const port = scanned.port;
   let forwarding: "nat" | "dr" | "tunnel";
   if (text.startsWith(" -m -w ", i)) forwarding = "nat";
   else if (text.startsWith(" -g -w ", i)) forwarding = "dr";

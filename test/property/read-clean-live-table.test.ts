@@ -147,6 +147,25 @@ test("every check of the general reader holds on the one-pass path", () => {
     ["unknown option", "-a -t 203.0.113.1:80 -r 192.0.2.1:80 -m -w 1 --bogus", ["192.0.2.1:80"]],
     ["direct routing to another port", "-a -t 203.0.113.1:80 -r 192.0.2.1:8080 -g -w 1", ["192.0.2.1:80"]],
   ];
+  const services: [string, string][] = [
+    ["unknown scheduler", "-A -t 203.0.113.1:80 -s bogus"],
+    ["zero port without persistence", "-A -t 203.0.113.1:0 -s wlc"],
+    ["persistence timeout 0", "-A -t 203.0.113.1:80 -s wlc -p 0"],
+    ["persistence timeout above the kernel's", "-A -t 203.0.113.1:80 -s wlc -p 2678401"],
+    ["address part above 255", "-A -t 203.0.113.256:80 -s wlc"],
+    ["a trailing option the fast path does not know", "-A -t 203.0.113.1:80 -s wlc -p 30 -M 255.255.255.0"],
+  ];
+  for (const [what, line] of services) {
+    // the server and the listing name the service as the line does
+    const vip = line.split(" ")[2]!;
+    const save = `${line}\n-a -t ${vip} -r 192.0.2.1:80 -m -w 1`;
+    const listing = listed(["192.0.2.1:80"]).replace("TCP  203.0.113.1:80 wlc", `TCP  ${vip} wlc`);
+    const fast = readCleanLiveTable(save, listing);
+    const issues: unknown[] = [];
+    const general = readTableWithIssues(save, listing, undefined, issues as never[]);
+    if (issues.length > 0) assert.equal(fast, undefined, `${what}: the one-pass reader answered where the general reading has issues`);
+    else assert.deepEqual(fast?.table, general.table, what);
+  }
   for (const [what, lines, rows] of cases) {
     const save = head + lines;
     const fast = readCleanLiveTable(save, listed(rows));
