@@ -158,11 +158,11 @@ class InlineReader {
   }
 
   private value(flow: boolean): unknown {
-    const ch = this.s[this.pos];
-    if (ch === "{") return this.flowMap();
-    if (ch === "[") return this.flowSeq();
-    if (ch === '"') return this.doubleQuoted();
-    if (ch === "'") return this.singleQuoted();
+    const c = this.s.charCodeAt(this.pos);
+    if (c === 123) return this.flowMap(); // {
+    if (c === 91) return this.flowSeq(); // [
+    if (c === 34) return this.doubleQuoted(); // "
+    if (c === 39) return this.singleQuoted(); // '
     return resolvePlain(this.plain(flow));
   }
 
@@ -228,10 +228,10 @@ class InlineReader {
 
   /** A key in a flow mapping: plain (string-valued) or quoted, then `:` and a space. */
   private flowKey(): string {
-    const ch = this.s[this.pos];
+    const c = this.s.charCodeAt(this.pos);
     let key: string;
-    if (ch === '"' || ch === "'") {
-      key = ch === '"' ? this.doubleQuoted() : this.singleQuoted();
+    if (c === 34 || c === 39) {
+      key = c === 34 ? this.doubleQuoted() : this.singleQuoted();
       this.spaces();
     } else {
       const start = this.pos;
@@ -246,7 +246,7 @@ class InlineReader {
         if (!isPlainKey(key)) unsupported();
       }
     }
-    if (this.s[this.pos] !== ":" || this.s[this.pos + 1] !== " ") unsupported();
+    if (this.s.charCodeAt(this.pos) !== 58 || this.s.charCodeAt(this.pos + 1) !== 32) unsupported(); // `: `
     this.pos += 2;
     return key;
   }
@@ -255,22 +255,24 @@ class InlineReader {
     const map: Record<string, unknown> = {};
     this.pos++;
     this.spaces();
-    if (this.s[this.pos] === "}") {
+    if (this.s.charCodeAt(this.pos) === 125) {
       this.pos++;
       return map;
     }
+    // char codes: , 44  } 125 (NaN past the end)
     for (;;) {
       const key = this.flowKey();
       this.spaces();
-      const c = this.s[this.pos];
-      if (c === "," || c === "}" || c === undefined) unsupported(); // an empty value
+      const c = this.s.charCodeAt(this.pos);
+      if (c === 44 || c === 125 || this.pos >= this.s.length) unsupported(); // an empty value
       setKey(map, key, this.value(true));
       this.spaces();
-      const sep = this.s[this.pos++];
-      if (sep === "}") return map;
-      if (sep !== ",") unsupported();
+      const sep = this.s.charCodeAt(this.pos++);
+      if (sep === 125) return map;
+      if (sep !== 44) unsupported();
       this.spaces();
-      if (this.s[this.pos] === "}" || this.s[this.pos] === ",") unsupported(); // a trailing or empty entry
+      const next = this.s.charCodeAt(this.pos);
+      if (next === 125 || next === 44) unsupported(); // a trailing or empty entry
     }
   }
 
