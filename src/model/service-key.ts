@@ -1,7 +1,7 @@
 /** Identity of services and real servers: stable string keys and a total order. */
 import { addressSortKey, compareAddresses, formatAddressPort } from "./addresses.js";
 import type { IpvsRealServer, IpvsService, ServiceKey } from "./model.js";
-import { plainIpv4Value } from "../schema/ip-text.js";
+import { plainIpv4Value, plainIpv6Groups } from "../schema/ip-text.js";
 
 const PROTOCOL_FLAG = { tcp: "-t", udp: "-u", sctp: "--sctp-service" } as const;
 
@@ -87,18 +87,31 @@ export function realServersSorted(servers: readonly RealServerAddress[]): boolea
   let prev = servers[0];
   if (prev === undefined) return true;
   let pv = plainIpv4Value(prev.address);
+  // plain IPv6 text is read once too: as 16-bit groups, which order like its bytes
+  let pg = pv < 0 ? plainIpv6Groups(prev.address) : undefined;
   for (let i = 1; i < servers.length; i++) {
     const cur = servers[i]!;
     const cv = plainIpv4Value(cur.address);
+    const cg = cv < 0 ? plainIpv6Groups(cur.address) : undefined;
     if (pv >= 0 && cv >= 0) {
       if (pv > cv || (pv === cv && prev.port > cur.port)) return false;
+    } else if (pg && cg) {
+      const d = compareGroups(pg, cg);
+      if (d > 0 || (d === 0 && prev.port > cur.port)) return false;
     } else if (compareRealServers(prev, cur) > 0) {
       return false;
     }
     prev = cur;
     pv = cv;
+    pg = cg;
   }
   return true;
+}
+
+/** The numeric order of two IPv6 addresses given as eight 16-bit groups. */
+function compareGroups(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 /** Sorts a table in place into canonical order and returns it. */

@@ -106,7 +106,9 @@ describe("realServersSorted", () => {
   test("answers as isSorted with compareRealServers, on mixed and repeated addresses", () => {
     const address = fc.oneof(
       fc.constantFrom("10.0.0.1", "10.0.0.2", "10.0.0.10", "9.255.255.255", "128.0.0.1", "255.255.255.255", "0.0.0.0"),
-      fc.constantFrom("2001:db8::1", "2001:db8::2", "::1", "::ffff:10.0.0.1"),
+      fc.constantFrom("2001:db8::1", "2001:db8::2", "::1", "::ffff:10.0.0.1", "2001:DB8::1"),
+      // plain IPv6 that differs in any group, high and low byte
+      fc.array(fc.constantFrom(0, 1, 0xff, 0x100, 0x1ff, 0xffff), { minLength: 8, maxLength: 8 }).map(formatIpv6Groups),
       fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(([a, b]) => `192.0.${a}.${b}`),
     );
     const server = fc.record({ address, port: fc.integer({ min: 0, max: 3 }) });
