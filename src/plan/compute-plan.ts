@@ -119,6 +119,14 @@ function sameRealServerSettings(a: IpvsRealServer, b: IpvsRealServer): boolean {
     a.tunnel?.checksum === b.tunnel?.checksum && (a.tunnel === undefined) === (b.tunnel === undefined);
 }
 
+/** The two records render the same (renderOwnershipRecord), compared without rendering the old one. */
+function sameRecord(a: OwnershipRecord, b: OwnershipRecord): boolean {
+  if (a.owner !== b.owner) return false;
+  const names = Object.keys(b.services);
+  if (Object.keys(a.services).length !== names.length) return false;
+  return names.every((n) => Object.prototype.hasOwnProperty.call(a.services, n) && a.services[n] === b.services[n]);
+}
+
 /** What a drain waits for, as the director counted it when its state was read. */
 function connectionNote(live: LiveState, serviceKey: string, rsKey: string): { note?: string } {
   const c = live.connections.get(serviceKey)?.get(rsKey);
@@ -304,7 +312,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     empty: false,
   };
   const previous = live.ownership.find((r) => r.owner === owner);
-  const recordChanged = !previous || renderOwnershipRecord(previous) !== plan.ownershipRecord;
+  const recordChanged = !previous || !sameRecord(previous, record);
   plan.empty = ops.length === 0 && action === "none" && !recordChanged;
   return plan;
 }

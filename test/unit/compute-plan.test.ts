@@ -74,6 +74,20 @@ describe("planDirector", () => {
     assert.equal(p.empty, true);
   });
 
+  test("a record that differs in any entry is rewritten, even with nothing else to do", () => {
+    const live = "-A -t 203.0.113.10:80 -s wrr\n-a -t 203.0.113.10:80 -r 192.0.2.11:8080 -m -w 1\n";
+    const value = spec([web([{ address: "192.0.2.11", port: 8080 }])]);
+    for (const owners of [
+      "owner ipvsc\nservice web tcp/203.0.113.10:80 keepalived\n--",
+      "owner ipvsc\nservice www tcp/203.0.113.10:80 applier\n--",
+      "owner ipvsc\nservice web tcp/203.0.113.10:80 applier\nservice old tcp/203.0.113.99:80 applier\n--",
+    ]) {
+      const p = plan(value, dump(live, { owners }));
+      assert.deepEqual(p.batches.apply, [], owners);
+      assert.equal(p.empty, false, owners);
+    }
+  });
+
   test("edits, adds and drains in the documented order: -E, -a, -e (weight 0), then -d after the drain", () => {
     const live = [
       "-A -t 203.0.113.10:80 -s rr",
