@@ -1,7 +1,8 @@
 /**
  * Conformance against a real 6.1 kernel: every director table the compiler renders (every
  * example, and 200 generated specs) loads with `ipvsadm -R` without a word on stderr, and
- * `ipvsadm -S -n` plus `ipvsadm -L -n --thresholds`, parsed, equal the normalized table.
+ * `ipvsadm -S -n` plus `ipvsadm -L -n --thresholds`, parsed, equal the normalized table,
+ * and the planner's one-pass reader (state/read-clean-live-table.ts) reads them the same.
  *
  * One director, booted once, WITHOUT the lab network (no namespaces, no VIP routes): the
  * generated and example addresses are off-link documentation addresses and the kernel takes
@@ -27,6 +28,7 @@ import { formatIssues } from "../../src/issues.js";
 import type { IpvsTable } from "../../src/model/model.js";
 import { arbSpecCase, FC_SEED, type SpecCase } from "../support/arbitraries.js";
 import { bootDirectors, labStatus, requireLabOrSkip, type LabDirector } from "./lab.js";
+import { readCleanLiveTable } from "../../src/state/read-clean-live-table.js";
 import { canonicalTable, loadAndReadBack, type TableReadBack } from "./support/ipvs-readback.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -48,6 +50,17 @@ function mismatch(c: TableCase, back: TableReadBack): string | undefined {
   if (back.restoreOutput !== "") problems.push(`ipvsadm -R printed:\n${back.restoreOutput}`);
   if (back.restoreCode !== 0) problems.push(`ipvsadm -R exited ${back.restoreCode}`);
   if (back.issues.length > 0) problems.push(`the listings did not parse: ${JSON.stringify(back.issues)}`);
+  // the planner's one-pass reader must take the kernel's real output, not only the
+  // benchmark's, and read it exactly as the general reader does
+  const fast = readCleanLiveTable(back.saveText, back.thresholdsText);
+  if (!fast) problems.push("the one-pass live-table reader handed this real dump over to the general reader");
+  else {
+    try {
+      assert.deepEqual(canonicalTable(fast.table), back.table);
+    } catch (e) {
+      problems.push(`the one-pass live-table reader differs from the general reader: ${(e as Error).message}`);
+    }
+  }
   for (const expected of c.expected) {
     try {
       assert.deepEqual(back.table, canonicalTable(expected));
