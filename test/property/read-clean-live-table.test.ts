@@ -87,7 +87,7 @@ test("clean dumps in kernel order: the same table, thresholds and counts as the 
 const damage = fc.record({
   which: fc.constantFrom("save", "listing"),
   at: fc.nat(),
-  how: fc.constantFrom("drop", "duplicate", "swap-next", "garbage", "cr", "letter", "big-number", "bump", "port", "blank", "spaces", "tab", "upper"),
+  how: fc.constantFrom("drop", "duplicate", "swap-next", "garbage", "cr", "letter", "big-number", "bump", "port", "blank", "spaces", "tab", "upper", "in-padding"),
 });
 
 function damaged(text: string, d: { at: number; how: string }): string {
@@ -107,6 +107,7 @@ function damaged(text: string, d: { at: number; how: string }): string {
     case "blank": lines.splice(i, 0, ""); break;
     case "spaces": lines[i] = line.replace(/ /, "  "); break;
     case "tab": lines[i] = line.replace(/ +/, "\t"); break;
+    case "in-padding": lines[i] = line.replace(/(\S)   (?=\S*\s*\S*\s*$)/, "$1 x "); break;
     case "upper": lines[i] = line.toUpperCase(); break;
   }
   return lines.join("\n");
