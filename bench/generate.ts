@@ -14,6 +14,7 @@ import type { IpvsService } from "../src/model/model.js";
 import { formatAddressPort } from "../src/model/addresses.js";
 import { serviceKeyString } from "../src/model/service-key.js";
 import type { SpecInput } from "../src/schema/spec-schema.js";
+import { prng } from "../test/support/prng.js";
 
 /** What to generate. */
 export interface GenerateOptions {
@@ -30,17 +31,6 @@ export interface GenerateOptions {
 type ServiceInput = SpecInput["services"][number];
 type RealServerInput = ServiceInput["pool"]["servers"][number];
 
-/** mulberry32: a small, fast, seedable PRNG returning [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ipv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

@@ -8,6 +8,7 @@
 import { formatPath, type Issue } from "../issues.js";
 import { prefixToNetmask } from "../model/addresses.js";
 import type { IpvsRealServer, IpvsService } from "../model/model.js";
+import { specIdentityOf } from "../model/normalize.js";
 import { realServerKeyString, serviceKeyString } from "../model/service-key.js";
 import type { SpecInput } from "../schema/spec-schema.js";
 import { applyIpvsadmCommands, parseIpvsadmCommands, tokenizeIpvsadmLine } from "../state/parse-ipvsadm-save.js";
@@ -100,14 +101,7 @@ function serviceOf(
   // key order is the writer's business (format-spec.ts)
   const ordered: ServiceInput = { name: serviceName(s, names), pool: { forwarding: fwd, servers } };
   if (node) ctx.prov.object(ordered, node);
-  if (s.key.kind === "addr") {
-    ordered.protocol = s.key.protocol;
-    ordered.address = s.key.address;
-    ordered.port = s.key.port;
-  } else {
-    ordered.fwmark = s.key.fwmark;
-    ordered.family = s.key.family;
-  }
+  Object.assign(ordered, specIdentityOf(s.key));
   ordered.scheduler = s.scheduler;
   if (s.flags.length > 0) ordered.schedulerFlags = [...s.flags];
   if (s.persistence) {

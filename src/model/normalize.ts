@@ -6,7 +6,7 @@
 import type { ParsedSpec, RealServerSpec, SchedulerFlag, SchedulerName, ServiceSpec } from "../schema/spec-schema.js";
 import { addressFamily, canonicalAddress, netmaskToPrefix, parsePrefix } from "./addresses.js";
 import type {
-  DirectorModel, Family, HealthCheckedPool, IpvsRealServer, IpvsService, Model, ServiceKey, ServiceModel,
+  DirectorModel, Family, HealthCheckedPool, IpvsRealServer, IpvsService, Model, Protocol, ServiceKey, ServiceModel,
   VrrpInstanceModel,
 } from "./model.js";
 import { serviceSortKey, sortByKey, sortServices } from "./service-key.js";
@@ -37,6 +37,17 @@ export function canonicalFlags(scheduler: SchedulerName, flags: readonly Schedul
 export function serviceKeyOf(s: ServiceSpec): ServiceKey {
   if (s.fwmark !== undefined) return { kind: "fwmark", fwmark: s.fwmark, family: s.family ?? "inet" };
   return { kind: "addr", protocol: s.protocol ?? "tcp", address: canonicalAddress(s.address ?? "0.0.0.0"), port: s.port ?? 0 };
+}
+
+/**
+ * The spec fields that name a service with this key, the inverse of serviceKeyOf:
+ * protocol/address/port, or fwmark/family (family left out when it is the default inet and
+ * `explicitFamily` is false). For writers of specs (importers, test generators).
+ */
+export function specIdentityOf(key: ServiceKey, explicitFamily = true):
+  { protocol: Protocol; address: string; port: number } | { fwmark: number; family?: Family } {
+  if (key.kind === "addr") return { protocol: key.protocol, address: key.address, port: key.port };
+  return key.family !== "inet" || explicitFamily ? { fwmark: key.fwmark, family: key.family } : { fwmark: key.fwmark };
 }
 
 export function serviceFamily(s: ServiceSpec): Family {

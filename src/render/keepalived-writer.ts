@@ -137,13 +137,6 @@ export class KeepalivedWriter {
     return this;
   }
 
-  /** Appends lines another writer printed at depth 0 (shared blocks rendered once), re-indented to this depth. */
-  append(lines: readonly string[]): this {
-    const indent = this.indentUnit.repeat(this.depth);
-    for (const line of lines) this.out.push(line === "" ? "" : indent + line);
-    return this;
-  }
-
   /**
    * Appends a top-level text another writer printed at depth 0 (its lines joined by
    * newlines) as one piece: a director's config shares a thousand `virtual_server` blocks

@@ -124,8 +124,10 @@ const OPTION_NAMES: Record<OptionKey, string> = {
 
 /** Kernel default persistence timeout in seconds (the man page's 300 is wrong). */
 export const DEFAULT_PERSISTENCE_TIMEOUT = 360;
-const MAX_PERSISTENCE_TIMEOUT = 2678400;
-const INT_MAX = 2147483647;
+/** The kernel's longest persistence timeout (31 days), in seconds. */
+export const MAX_PERSISTENCE_TIMEOUT = 2678400;
+/** The largest weight or threshold the kernel takes. */
+export const INT_MAX = 2147483647;
 const UINT_MAX = 4294967295;
 
 interface OptionValue {

@@ -14,12 +14,11 @@
  */
 import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey } from "../model/model.js";
 import { serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
-import { formatIpv6Groups, plainIpv6Groups } from "../schema/ip-text.js";
+import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../schema/ip-text.js";
 import { SCHEDULERS } from "../schema/spec-schema.js";
 import type { ConnectionCounts, ConnectionMap } from "./parse-ipvsadm-extras.js";
-import { parseIpvsadmLine } from "./parse-ipvsadm-save.js";
+import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, parseIpvsadmLine } from "./parse-ipvsadm-save.js";
 
-const INT_MAX = 2147483647;
 const LISTING_PROTOCOLS: Record<string, string> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
 const THRESHOLD_COLUMNS = ["Uthreshold", "Lthreshold", "ActiveConn", "InActConn"] as const;
 
@@ -87,7 +86,7 @@ function readCleanSave(text: string): IpvsService[] | undefined {
         const id = serviceKeyString(cmd.service.key);
         if (seen.has(id)) return undefined;
         seen.add(id);
-        current = plain ?? { ...cmd.service, realServers: [] };
+        current = cmd.service; // a fresh object with no servers yet, from either reader
         services.push(current);
         prefix = `-a ${serviceSelector(current.key)} -r `;
       } else if (cmd?.op === "add-server" && current && serviceKeyString(cmd.key) === serviceKeyString(current.key)) {
@@ -120,29 +119,14 @@ function readAddressPort(text: string, at: number, end: number): number {
     scanned.family = "inet6";
     i = close + 2;
   } else {
-    let parts = 0, part = 0, digits = 0;
-    i = at;
-    for (; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 46 || c === 58) {
-        if (digits === 0) return -1;
-        parts++;
-        part = 0;
-        digits = 0;
-        if (c === 58) break;
-      } else if (c >= 48 && c <= 57) {
-        if (digits > 0 && part === 0) return -1;
-        part = part * 10 + (c - 48);
-        if (part > 255) return -1;
-        digits++;
-      } else {
-        return -1;
-      }
-    }
-    if (parts !== 4 || i >= end) return -1;
-    scanned.address = text.slice(at, i);
+    // a dotted quad as ipaddr.js prints it (plainIpv4Value's rule), then its port
+    const colon = text.indexOf(":", at);
+    if (colon < 0 || colon >= end) return -1;
+    const address = text.slice(at, colon);
+    if (plainIpv4Value(address) < 0) return -1;
+    scanned.address = address;
     scanned.family = "inet";
-    i++;
+    i = colon + 1;
   }
   const portEnd = digitsEnd(text, i, end);
   const port = digitsAt(text, i, portEnd);
@@ -152,7 +136,6 @@ function readAddressPort(text: string, at: number, end: number): number {
 }
 
 const SCHEDULER_NAMES: ReadonlySet<string> = new Set(SCHEDULERS);
-const MAX_PERSISTENCE_TIMEOUT = 2678400;
 
 /**
  * The service of a line `-A -t|-u A:P -s SCHED[ -p SECONDS]`, as the general reader

@@ -17,6 +17,8 @@ import { parse as parseYaml } from "yaml";
 import { buildFiles, compile, compileText, type BuildFile, type CompileResult } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
 import { listFiles } from "../support/list-files.js";
+// a seeded PRNG, so each fast-check seed names one permutation
+import { prng } from "../support/prng.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const GOLDEN_DIR = join(ROOT, "test", "golden");
@@ -107,17 +109,6 @@ function isObject(v: Json | undefined): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** A small seeded PRNG (mulberry32), so each fast-check seed names one permutation. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffleInPlace(list: Json[], rand: () => number): void {
   for (let i = list.length - 1; i > 0; i--) {

@@ -16,7 +16,7 @@ import type {
   Family, ForwardingMethod, IpvsRealServer, IpvsService, IpvsTable, Protocol, SchedulerFlag, SchedulerName, ServiceKey,
   TunnelOptions,
 } from "../../src/model/model.js";
-import { canonicalFlags, flagNamesFor } from "../../src/model/normalize.js";
+import { canonicalFlags, flagNamesFor, specIdentityOf } from "../../src/model/normalize.js";
 import { realServerKeyString, serviceKeyString, sortServices } from "../../src/model/service-key.js";
 import { SCHEDULERS, type SpecInput } from "../../src/schema/spec-schema.js";
 
@@ -244,14 +244,7 @@ function serviceInput(svc: IpvsService, index: number, style: ServiceStyle): Ser
     return out;
   });
   const out: ServiceInput = { name: `svc-${index}`, pool: { forwarding: pool, servers } };
-  if (svc.key.kind === "addr") {
-    out.protocol = svc.key.protocol;
-    out.address = svc.key.address;
-    out.port = svc.key.port;
-  } else {
-    out.fwmark = svc.key.fwmark;
-    if (svc.key.family !== "inet" || verbose) out.family = svc.key.family;
-  }
+  Object.assign(out, specIdentityOf(svc.key, verbose));
   if (svc.scheduler !== "wlc" || verbose) out.scheduler = svc.scheduler;
   if (svc.flags.length > 0 || verbose) out.schedulerFlags = [...svc.flags];
   if (svc.onePacket || verbose) out.onePacket = svc.onePacket;
