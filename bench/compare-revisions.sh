@@ -5,6 +5,7 @@
 # bench/case.ts child, on the same inputs (written once, by the working tree's setup).
 #
 #   bash bench/compare-revisions.sh REV [SIZE=10000] [PAIRS=6]
+#   CASES=plan bash bench/compare-revisions.sh REV   (only some cases: comma-separated)
 #
 # Prints the median, min and max wall time and the median CPU time of each case and side.
 set -euo pipefail
@@ -21,7 +22,8 @@ mkdir -p "$work/inputs"
 for ((i = 1; i <= pairs; i++)); do
   for side in before after; do
     tree=$([ "$side" = after ] && echo "$root" || echo "$work/before")
-    for c in "compile yaml" "compile ts" "plan"; do
+    IFS=, read -ra cases <<< "${CASES:-compile yaml,compile ts,plan}"
+    for c in "${cases[@]}"; do
       # shellcheck disable=SC2086 # $c is two words on purpose
       out=$(cd "$tree" && node --import tsx bench/case.ts $c "$size" "$work/inputs")
       echo "$side|$c|$out" >> "$work/samples"

@@ -44,7 +44,7 @@ export async function readLiveStates(output: CompileOutput, opts: RolloutOptions
     const session = await SshSession.connect(sshTargetOf(d, opts));
     traceHost(`${d.name}: connected`);
     try {
-      return await readLiveState(session, d.name, output.model.keepalived.configDir);
+      return await readLiveState(session, d.name, output.model.keepalived.configDir, d.table);
     } finally {
       session.close();
     }

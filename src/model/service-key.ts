@@ -114,9 +114,14 @@ function compareGroups(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
+/** Sorts services in place by key (not their real servers) and returns them. */
+export function sortServiceList<T extends Pick<IpvsService, "key">>(services: T[]): T[] {
+  return isSorted(services, byServiceKey) ? services : sortByKey(services, (s) => serviceSortKey(s.key));
+}
+
 /** Sorts a table in place into canonical order and returns it. */
 export function sortServices<T extends Pick<IpvsService, "key" | "realServers">>(services: T[]): T[] {
-  if (!isSorted(services, byServiceKey)) sortByKey(services, (s) => serviceSortKey(s.key));
+  sortServiceList(services);
   for (const s of services) sortRealServers(s.realServers);
   return services;
 }

@@ -185,6 +185,9 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
         editServices.push({ cmd: renderServiceCommand("-E", svc.ipvs), undo: [renderServiceCommand("-E", current)] });
       }
     }
+    // read from a dump that listed exactly the desired servers (parseLiveState's expected):
+    // nothing to compare, sameServerList and every editRealServer below would find them equal
+    if (current.realServers === svc.ipvs.realServers) return;
     // the usual case: the same servers on both sides, in the same (sorted) order; the maps
     // below give the same operations, but cost a key string and a map entry per server
     if (sameServerList(current.realServers, svc.ipvs.realServers)) {

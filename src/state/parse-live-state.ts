@@ -1,5 +1,6 @@
 /** Parses the read-state script's output (see src/apply-script/scripts.sh.ts) into a LiveState. */
 import { error, type Issue } from "../issues.js";
+import type { IpvsTable } from "../model/model.js";
 import { parseIpvsadmSave } from "./parse-ipvsadm-save.js";
 import { parseIpvsadmThresholds, setThresholds } from "./parse-ipvsadm-thresholds.js";
 import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmThresholdListing, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
@@ -7,14 +8,25 @@ import { parseOwnershipRecord, splitSections, type LiveState, type OwnershipReco
 import { readCleanLiveTable, type CleanLiveTable } from "./read-clean-live-table.js";
 
 
+/** How parseLiveState reads. */
+export interface ParseLiveStateOptions {
+  /**
+   * The table the caller expects to find (the desired one, when planning). Only a hint to
+   * read faster: the answer is the same, but a service listed exactly as expected gets the
+   * expected service's `realServers` array itself, which both sides then treat as
+   * read-only. The planner sees such a service unchanged at a glance.
+   */
+  expected?: IpvsTable;
+}
+
 /** Reads one director's state dump. Problems become issues; it never throws. */
-export function parseLiveState(director: string, text: string): LiveState {
+export function parseLiveState(director: string, text: string, options: ParseLiveStateOptions = {}): LiveState {
   const sec = splitSections(text);
   const issues: Issue[] = [];
   if (sec.end === undefined) issues.push(error("ssh-failed", ["director", director], `the state dump of ${director} is incomplete`));
   // the connection counts come from the thresholds listing; a dump of an older read-state
   // script also has the plain `ipvsadm -L -n` listing (section `list`), read as before
-  const clean = sec.list === undefined ? readCleanLiveTable(sec.save ?? "", sec.thresholds ?? "") : undefined;
+  const clean = sec.list === undefined ? readCleanLiveTable(sec.save ?? "", sec.thresholds ?? "", options.expected) : undefined;
   const { table, connections } = clean ?? readTableWithIssues(sec.save ?? "", sec.thresholds ?? "", sec.list, issues);
   const timeouts = parseIpvsadmTimeouts(sec.timeouts ?? "");
   const daemon = parseIpvsadmDaemon(sec.daemon ?? "");

@@ -11,9 +11,15 @@
  * step because the table changed between them, an unknown column layout) it returns
  * undefined, and parseLiveState reads the dump the general way, which words the issues.
  * test/property/read-clean-live-table.test.ts checks that both ways give the same answer.
+ *
+ * Given the table the caller expects (the desired one, when planning), it also compares as
+ * it reads: a service whose servers the dump lists exactly as expected gets the expected
+ * servers array itself, so a big table that barely changed costs no object per unchanged
+ * server here, and the planner sees at a glance (`===`) that there is nothing to do. The
+ * answer equals the one without an expectation; the expected table is never written to.
  */
 import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey } from "../model/model.js";
-import { serviceKeyString, serviceSelector, sortServices } from "../model/service-key.js";
+import { realServersSorted, serviceKeyString, serviceSelector, sortRealServers, sortServiceList } from "../model/service-key.js";
 import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../schema/ip-text.js";
 import { SCHEDULERS } from "../schema/spec-schema.js";
 import type { ConnectionCounts, ConnectionMap } from "./parse-ipvsadm-extras.js";
@@ -28,15 +34,59 @@ export interface CleanLiveTable {
   connections: ConnectionMap;
 }
 
-/** Reads a clean `-S -n` + `--thresholds` pair; undefined when it is not one (see the file comment). */
-export function readCleanLiveTable(save: string, listing: string): CleanLiveTable | undefined {
-  const services = readCleanSave(save);
-  if (!services) return undefined;
-  const connections = readThresholdsInStep(listing, services);
+/**
+ * Reads a clean `-S -n` + `--thresholds` pair; undefined when it is not one (see the file
+ * comment). Services whose servers the dump lists exactly as `expected` has them share
+ * `expected`'s arrays, which must then stay unchanged (the model is read-only data).
+ */
+export function readCleanLiveTable(save: string, listing: string, expected?: IpvsTable): CleanLiveTable | undefined {
+  const read = readCleanSave(save, expected ? expectedServers(expected) : undefined);
+  if (!read) return undefined;
+  const { services, ids, shared } = read;
+  const connections = readThresholdsInStep(listing, services, ids, shared);
   if (!connections) return undefined;
-  sortServices(services);
-  for (const s of services) if (hasDuplicateNeighbours(s.realServers)) return undefined;
+  sortServiceList(services);
+  for (const s of services) {
+    // a shared array is sorted already (expectedServers checked it) and is not ours to sort
+    if (!shared.has(s.realServers)) sortRealServers(s.realServers);
+    if (hasDuplicateNeighbours(s.realServers)) return undefined;
+  }
   return { table: { services }, connections };
+}
+
+/**
+ * The expected servers of each service (by key string) that a dump can give back as they
+ * are: sorted as a read table is, each address written as the reader keeps it (a plain
+ * dotted quad, or IPv6 as formatIpv6Groups prints it) and of the service's family.
+ * Checked once per service, when first needed; other services are read the plain way.
+ */
+function expectedServers(expected: IpvsTable): (id: string, family: IpvsService["family"]) => IpvsRealServer[] | undefined {
+  const byKey = new Map<string, IpvsService>();
+  for (const s of expected.services) byKey.set(serviceKeyString(s.key), s);
+  return (id, family) => {
+    const s = byKey.get(id);
+    if (!s || s.family !== family || s.realServers.length === 0) return undefined;
+    return readableAsIs(s.realServers, family) ? s.realServers : undefined;
+  };
+}
+
+/** Sorted (as realServersSorted) and every address in the reader's own form for `family`. */
+function readableAsIs(servers: readonly IpvsRealServer[], family: IpvsService["family"]): boolean {
+  if (family === "inet") {
+    let prev = -1, prevPort = 0;
+    for (const rs of servers) {
+      const v = plainIpv4Value(rs.address);
+      if (v < 0 || v < prev || (v === prev && rs.port < prevPort)) return false;
+      prev = v;
+      prevPort = rs.port;
+    }
+    return true;
+  }
+  for (const rs of servers) {
+    const groups = plainIpv6Groups(rs.address);
+    if (!groups || formatIpv6Groups(groups) !== rs.address) return false;
+  }
+  return realServersSorted(servers);
 }
 
 /** Decimal digits from `at` to `end` (at most 10) as a number, or -1. */
@@ -62,18 +112,63 @@ function digitsEnd(text: string, at: number, end: number): number {
   return i;
 }
 
+/** What readCleanSave read: services in dump order, their key strings, and which servers arrays are shared. */
+interface SaveRead {
+  services: IpvsService[];
+  ids: string[];
+  shared: Set<IpvsRealServer[]>;
+}
+
 /**
  * `-S -n` in dump order (services and their servers unsorted), or undefined. Real-server
  * lines of the plain `A:P -m|-g -w W` form are read here; every other line goes through
  * the general reader, and must be a service or a real server of the service before it.
+ *
+ * With `expectedOf`, the server lines of a service are first only compared with the
+ * expected servers, in order. If all of them match and nothing else comes between the
+ * service's line and the next one, the service takes the expected array; at the first
+ * difference the reader goes back to the service's first server line and reads them.
  */
-function readCleanSave(text: string): IpvsService[] | undefined {
+function readCleanSave(
+  text: string,
+  expectedOf?: (id: string, family: IpvsService["family"]) => IpvsRealServer[] | undefined,
+): SaveRead | undefined {
   const services: IpvsService[] = [];
+  const ids: string[] = [];
+  const shared = new Set<IpvsRealServer[]>();
   const seen = new Set<string>();
   let current: IpvsService | undefined;
   let prefix = "";
+  // while comparing: the expected servers, how many lines matched, where the first one starts
+  let expectedRs: IpvsRealServer[] | undefined;
+  let matched = 0;
+  let serversAt = 0;
   const n = text.length;
-  for (let pos = 0; pos < n;) {
+  for (let pos = 0; ;) {
+    if (expectedRs) {
+      let end = pos < n ? text.indexOf("\n", pos) : n;
+      if (end < 0) end = n;
+      if (pos < n && text.startsWith(prefix, pos)) {
+        const rs = expectedRs[matched];
+        if (rs && serverLineIs(text, pos + prefix.length, end, current!, rs)) {
+          matched++;
+          pos = end + 1;
+          continue;
+        }
+      } else if ((pos >= n || text.startsWith("-A ", pos)) && matched === expectedRs.length) {
+        // the service's lines end here, and they listed exactly the expected servers
+        current!.realServers = expectedRs;
+        shared.add(expectedRs);
+        expectedRs = undefined;
+        if (pos >= n) break;
+        continue;
+      }
+      // the dump says something else: read this service's lines the plain way
+      expectedRs = undefined;
+      pos = serversAt;
+      continue;
+    }
+    if (pos >= n) break;
     let end = text.indexOf("\n", pos);
     if (end < 0) end = n;
     const rs = current && text.startsWith(prefix, pos) ? readPlainServer(text, pos + prefix.length, end, current) : undefined;
@@ -88,7 +183,11 @@ function readCleanSave(text: string): IpvsService[] | undefined {
         seen.add(id);
         current = cmd.service; // a fresh object with no servers yet, from either reader
         services.push(current);
+        ids.push(id);
         prefix = `-a ${serviceSelector(current.key)} -r `;
+        expectedRs = expectedOf?.(id, current.family);
+        matched = 0;
+        serversAt = end + 1;
       } else if (cmd?.op === "add-server" && current && serviceKeyString(cmd.key) === serviceKeyString(current.key)) {
         current.realServers.push(cmd.server);
       } else if (cmd !== undefined || text.slice(pos, end).trim() !== "") {
@@ -97,7 +196,42 @@ function readCleanSave(text: string): IpvsService[] | undefined {
     }
     pos = end + 1;
   }
-  return services;
+  return { services, ids, shared };
+}
+
+/**
+ * The line from `at` to `end` (after `-a SELECTOR -r `) is one readPlainServer reads as
+ * `rs` of `svc`, thresholds aside (the listing has them), for an `rs` that readableAsIs
+ * accepted. Compared in place: nothing is allocated.
+ */
+function serverLineIs(text: string, at: number, end: number, svc: IpvsService, rs: IpvsRealServer): boolean {
+  let i = at;
+  const v6 = svc.family === "inet6";
+  if (v6 && text.charCodeAt(i++) !== 91) return false;
+  if (!text.startsWith(rs.address, i)) return false;
+  i += rs.address.length;
+  if (v6 && text.charCodeAt(i++) !== 93) return false;
+  if (text.charCodeAt(i) !== 58) return false;
+  const portEnd = digitsEnd(text, i + 1, end);
+  const port = digitsAt(text, i + 1, portEnd);
+  if (port < 0 || port > 65535) return false;
+  i = portEnd;
+  const flag = rs.forwarding === "nat" ? " -m -w " : rs.forwarding === "dr" ? " -g -w " : " -i -w ";
+  if (!text.startsWith(flag, i)) return false;
+  // the kernel forces the service port on DR and tunnel servers of address services
+  if (rs.port !== (rs.forwarding !== "nat" && svc.key.kind === "addr" ? svc.key.port : port)) return false;
+  i += 7;
+  const weightEnd = digitsEnd(text, i, end);
+  if (weightEnd === i || digitsAt(text, i, weightEnd) !== rs.weight || rs.weight > INT_MAX) return false;
+  i = weightEnd;
+  if (rs.forwarding === "tunnel") {
+    const t = rs.tunnel;
+    if (!t || t.type !== "ipip" || t.port !== undefined || t.checksum !== undefined || !text.startsWith(TUNNEL_IPIP, i)) return false;
+    i += TUNNEL_IPIP.length;
+  } else if (rs.tunnel !== undefined) {
+    return false;
+  }
+  return i === end;
 }
 
 /** What readAddressPort read last (one scratch record: it runs for every line of a dump). */
@@ -267,11 +401,17 @@ function rowAddressEnd(text: string, at: number, end: number, rs: IpvsRealServer
  * thresholds; the connection counts stay in the text until asked for. Undefined when the
  * listing does not match the services one for one or its columns are not the expected ones.
  */
-function readThresholdsInStep(text: string, services: readonly IpvsService[]): ConnectionMap | undefined {
+function readThresholdsInStep(
+  text: string,
+  services: readonly IpvsService[],
+  ids: readonly string[],
+  shared: ReadonlySet<IpvsRealServer[]>,
+): ConnectionMap | undefined {
   let at: number[] | undefined;
   let svcIndex = -1;
   let rsIndex = 0;
   let svc: IpvsService | undefined;
+  let sharing = false;
   const values: number[] = new Array<number>(16).fill(0);
   let maxColumn = 0;
   const rowStarts: number[] = [];
@@ -286,8 +426,16 @@ function readThresholdsInStep(text: string, services: readonly IpvsService[]): C
       const count = from < 0 ? -1 : readRowNumbers(text, from, end, values);
       if (count <= maxColumn) return undefined;
       const upper = values[at[0]!]!, lower = values[at[1]!]!;
-      rs!.upperThreshold = upper;
-      rs!.lowerThreshold = lower;
+      if (sharing && (rs!.upperThreshold !== upper || rs!.lowerThreshold !== lower)) {
+        // the expected servers, but other thresholds: the service gets servers of its own
+        svc.realServers = svc.realServers.map(copyOfReadServer);
+        sharing = false;
+      }
+      if (!sharing) {
+        const own = svc.realServers[rsIndex]!;
+        own.upperThreshold = upper;
+        own.lowerThreshold = lower;
+      }
       rsIndex++;
       rowEnds[svcIndex] = end;
     } else {
@@ -303,6 +451,7 @@ function readThresholdsInStep(text: string, services: readonly IpvsService[]): C
         if (svc && rsIndex !== svc.realServers.length) return undefined;
         svc = services[++svcIndex];
         if (!svc || !at || !listsService(tokens, svc.key)) return undefined;
+        sharing = shared.has(svc.realServers);
         rsIndex = 0;
         rowStarts[svcIndex] = end + 1;
         rowEnds[svcIndex] = end;
@@ -312,7 +461,17 @@ function readThresholdsInStep(text: string, services: readonly IpvsService[]): C
   }
   if (svcIndex !== services.length - 1 || (svc && rsIndex !== svc.realServers.length)) return undefined;
   if (services.length > 0 && !at) return undefined;
-  return new ListedConnections(text, services.map((s) => s.key), rowStarts, rowEnds, at ?? []);
+  return new ListedConnections(text, ids, rowStarts, rowEnds, at ?? []);
+}
+
+/** A server serverLineIs matched, as readPlainServer would have read it. */
+function copyOfReadServer(rs: IpvsRealServer): IpvsRealServer {
+  const copy: IpvsRealServer = {
+    address: rs.address, port: rs.port, forwarding: rs.forwarding, weight: rs.weight,
+    upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold,
+  };
+  if (rs.tunnel) copy.tunnel = { type: "ipip" };
+  return copy;
 }
 
 /**
@@ -350,14 +509,14 @@ class ListedConnections implements ConnectionMap {
 
   constructor(
     private readonly text: string,
-    private readonly keys: readonly ServiceKey[],
+    private readonly ids: readonly string[],
     private readonly rowStarts: readonly number[],
     private readonly rowEnds: readonly number[],
     private readonly columns: readonly number[],
   ) {}
 
   get(serviceKey: string): ReadonlyMap<string, ConnectionCounts> | undefined {
-    this.index ??= new Map(this.keys.map((k, i) => [serviceKeyString(k), i]));
+    this.index ??= new Map(this.ids.map((id, i) => [id, i]));
     const i = this.index.get(serviceKey);
     if (i === undefined) return undefined;
     let rows = this.cache.get(i);

@@ -37,7 +37,7 @@ function saveText(services: readonly IpvsService[], withThresholds: boolean): st
     lines.push(renderServiceCommand("-A", s));
     for (const rs of s.realServers) {
       const line = renderRealServerCommand("-a", s, rs);
-      lines.push(withThresholds ? line : line.replace(/ -x \d+ -y \d+$/, ""));
+      lines.push(withThresholds ? line : line.replace(/ -x \d+ -y \d+/, ""));
     }
   }
   return lines.join("\n");
@@ -175,4 +175,85 @@ test("every check of the general reader holds on the one-pass path", () => {
     if (issues.length > 0) assert.equal(fast, undefined, `${what}: the one-pass reader answered where the general reading has issues`);
     else assert.deepEqual(fast?.table, general.table, what);
   }
+});
+
+/** A change made to the expected table, so that it and the dump differ somewhere. */
+const change = fc.record({
+  at: fc.nat(),
+  how: fc.constantFrom("weight", "upper", "drop", "add", "forwarding", "swap", "address-form", "tunnel-port", "drop-service", "family"),
+});
+
+function changed(table: IpvsTable, c: { at: number; how: string }): void {
+  const services = table.services;
+  if (services.length === 0) return;
+  const svc = services[c.at % services.length]!;
+  if (c.how === "drop-service") {
+    services.splice(services.indexOf(svc), 1);
+    return;
+  }
+  if (c.how === "family") {
+    svc.family = svc.family === "inet" ? "inet6" : "inet";
+    return;
+  }
+  const servers = svc.realServers;
+  if (servers.length === 0) return;
+  const i = c.at % servers.length;
+  const rs = servers[i]!;
+  switch (c.how) {
+    case "weight": rs.weight = (rs.weight + 1) % 65536; break;
+    case "upper": rs.upperThreshold += 1; break;
+    case "drop": servers.splice(i, 1); break;
+    case "add": servers.splice(i + 1, 0, { ...rs, port: (rs.port + 1) % 65536 }); break;
+    case "forwarding": rs.forwarding = rs.forwarding === "nat" ? "dr" : "nat"; delete rs.tunnel; break;
+    case "swap": if (i + 1 < servers.length) [servers[i], servers[i + 1]] = [servers[i + 1]!, rs]; break;
+    // the same address in a form the reader never keeps: a leading zero, upper-case hex
+    case "address-form": rs.address = rs.address.includes(":") ? rs.address.toUpperCase().replace(/^([0-9A-F]+)/, "0$1") : `0${rs.address}`; break;
+    case "tunnel-port": if (rs.tunnel) rs.tunnel = { ...rs.tunnel, port: 6080 }; break;
+  }
+}
+
+/** The servers as `ipvsadm -S` and `-L` list them: ipvsadm sorts them itself, much as we do. */
+function listedOrder(table: IpvsTable, seed: number): IpvsService[] {
+  const shuffled = kernelOrder(table, seed);
+  const byId = new Map(table.services.map((s) => [serviceKeyString(s.key), s.realServers]));
+  return shuffled.map((s) => ({ ...s, realServers: [...byId.get(serviceKeyString(s.key))!] }));
+}
+
+/** A service the reader can give back as expected: servers of its family, tunnels plain ipip. */
+function sharable(s: IpvsService): boolean {
+  return s.realServers.length > 0 && s.realServers.every((rs) =>
+    rs.address.includes(":") === (s.family === "inet6") && (rs.forwarding !== "tunnel" || (rs.tunnel?.type === "ipip" && rs.tunnel.port === undefined && rs.tunnel.checksum === undefined)));
+}
+
+test("with an expected table: the same answer, the expected table untouched, its servers shared where the dump lists exactly them", () => {
+  fc.assert(fc.property(arbIpvsTable({ maxServices: 6, maxRealServers: 6 }), fc.nat(), fc.boolean(), fc.boolean(), fc.array(change, { maxLength: 3 }), fc.array(damage, { maxLength: 1 }),
+    (table, seed, withThresholds, sortedListing, changes, damages) => {
+      const services = sortedListing ? listedOrder(table, seed) : kernelOrder(table, seed);
+      let save = saveText(services, withThresholds), listing = listingText(services, seed);
+      for (const d of damages) {
+        if (d.which === "save") save = damaged(save, d);
+        else listing = damaged(listing, d);
+      }
+      const expected = structuredClone(table);
+      for (const c of changes) changed(expected, c);
+      const before = structuredClone(expected);
+      const plain = readCleanLiveTable(save, listing);
+      const hinted = readCleanLiveTable(save, listing, expected);
+      assert.deepEqual(expected, before, "the expected table was written to");
+      assert.equal(hinted === undefined, plain === undefined);
+      if (!plain || !hinted) return;
+      assert.deepEqual(hinted.table, plain.table);
+      for (const s of plain.table.services) {
+        const id = serviceKeyString(s.key);
+        for (const rs of s.realServers) {
+          assert.deepEqual(hinted.connections.get(id)?.get(realServerKeyString(rs)), plain.connections.get(id)?.get(realServerKeyString(rs)), `${id} ${realServerKeyString(rs)}`);
+        }
+      }
+      const expectedArrays = new Set(expected.services.map((s) => s.realServers));
+      const sharedCount = hinted.table.services.filter((s) => expectedArrays.has(s.realServers)).length;
+      // nothing changed, nothing damaged, listed in order, no -x/-y on the lines: every plain service is shared
+      if (sortedListing && !withThresholds && changes.length === 0 && damages.length === 0) {
+        assert.equal(sharedCount, table.services.filter(sharable).length);
+      }
+    }), { seed: FC_SEED, numRuns: 1500 });
 });
