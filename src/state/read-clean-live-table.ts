@@ -18,6 +18,7 @@
  * server here, and the planner sees at a glance (`===`) that there is nothing to do. The
  * answer equals the one without an expectation; the expected table is never written to.
  */
+import { Buffer } from "node:buffer";
 import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey } from "../model/model.js";
 import { realServersSorted, serviceKeyString, serviceSelector, sortRealServers, sortServiceList } from "../model/service-key.js";
 import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../schema/ip-text.js";
@@ -40,10 +41,12 @@ export interface CleanLiveTable {
  * `expected`'s arrays, which must then stay unchanged (the model is read-only data).
  */
 export function readCleanLiveTable(save: string, listing: string, expected?: IpvsTable): CleanLiveTable | undefined {
-  const read = readCleanSave(save, expected ? expectedServers(expected) : undefined);
+  const saveBytes = asciiBytes(save), listingBytes = asciiBytes(listing);
+  if (!saveBytes || !listingBytes) return undefined;
+  const read = readCleanSave(save, saveBytes, expected ? expectedServers(expected) : undefined);
   if (!read) return undefined;
   const { services, ids, shared } = read;
-  const connections = readThresholdsInStep(listing, services, ids, shared);
+  const connections = readThresholdsInStep(listing, listingBytes, services, ids, shared);
   if (!connections) return undefined;
   sortServiceList(services);
   for (const s of services) {
@@ -89,12 +92,32 @@ function readableAsIs(servers: readonly IpvsRealServer[], family: IpvsService["f
   return realServersSorted(servers);
 }
 
+/** The text as bytes at the same positions when it is all ASCII, as ipvsadm prints it; else undefined. */
+function asciiBytes(text: string): Uint8Array | undefined {
+  // reading bytes costs about half of reading characters of a sliced string (the dump's sections)
+  return Buffer.byteLength(text, "utf8") === text.length ? Buffer.from(text, "latin1") : undefined;
+}
+
+/** The bytes from `at` on are `ascii`'s (one function per argument type keeps each call site monomorphic). */
+function bytesAt(b: Uint8Array, at: number, ascii: Uint8Array): boolean {
+  const n = ascii.length;
+  for (let k = 0; k < n; k++) if (b[at + k] !== ascii[k]) return false;
+  return true;
+}
+
+/** The bytes from `at` on spell the ASCII string `ascii`. */
+function spellsAt(b: Uint8Array, at: number, ascii: string): boolean {
+  const n = ascii.length;
+  for (let k = 0; k < n; k++) if (b[at + k] !== ascii.charCodeAt(k)) return false;
+  return true;
+}
+
 /** Decimal digits from `at` to `end` (at most 10) as a number, or -1. */
-function digitsAt(text: string, at: number, end: number): number {
+function digitsAt(b: Uint8Array, at: number, end: number): number {
   if (end <= at || end - at > 10) return -1;
   let value = 0;
   for (let i = at; i < end; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i]!;
     if (c < 48 || c > 57) return -1;
     value = value * 10 + (c - 48);
   }
@@ -102,14 +125,21 @@ function digitsAt(text: string, at: number, end: number): number {
 }
 
 /** End of the run of digits that starts at `at`. */
-function digitsEnd(text: string, at: number, end: number): number {
+function digitsEnd(b: Uint8Array, at: number, end: number): number {
   let i = at;
   while (i < end) {
-    const c = text.charCodeAt(i);
+    const c = b[i]!;
     if (c < 48 || c > 57) break;
     i++;
   }
   return i;
+}
+
+/** ` -m -w `, ` -g -w ` or ` -i -w ` at `i`: the forwarding it names, or undefined. */
+function forwardingAt(b: Uint8Array, i: number): IpvsRealServer["forwarding"] | undefined {
+  if (b[i] !== 32 || b[i + 1] !== 45 || b[i + 3] !== 32 || b[i + 4] !== 45 || b[i + 5] !== 119 || b[i + 6] !== 32) return undefined;
+  const f = b[i + 2];
+  return f === 109 ? "nat" : f === 103 ? "dr" : f === 105 ? "tunnel" : undefined;
 }
 
 /** What readCleanSave read: services in dump order, their key strings, and which servers arrays are shared. */
@@ -131,6 +161,7 @@ interface SaveRead {
  */
 function readCleanSave(
   text: string,
+  b: Uint8Array,
   expectedOf?: (id: string, family: IpvsService["family"]) => IpvsRealServer[] | undefined,
 ): SaveRead | undefined {
   const services: IpvsService[] = [];
@@ -138,7 +169,7 @@ function readCleanSave(
   const shared = new Set<IpvsRealServer[]>();
   const seen = new Set<string>();
   let current: IpvsService | undefined;
-  let prefix = "";
+  let prefix: Uint8Array = Buffer.alloc(0);
   // while comparing: the expected servers, how many lines matched, where the first one starts
   let expectedRs: IpvsRealServer[] | undefined;
   let matched = 0;
@@ -148,9 +179,9 @@ function readCleanSave(
     if (expectedRs) {
       let end = pos < n ? text.indexOf("\n", pos) : n;
       if (end < 0) end = n;
-      if (pos < n && text.startsWith(prefix, pos)) {
+      if (pos < n && bytesAt(b, pos, prefix)) {
         const rs = expectedRs[matched];
-        if (rs && serverLineIs(text, pos + prefix.length, end, current!, rs)) {
+        if (rs && serverLineIs(b, pos + prefix.length, end, current!, rs)) {
           matched++;
           pos = end + 1;
           continue;
@@ -171,11 +202,11 @@ function readCleanSave(
     if (pos >= n) break;
     let end = text.indexOf("\n", pos);
     if (end < 0) end = n;
-    const rs = current && text.startsWith(prefix, pos) ? readPlainServer(text, pos + prefix.length, end, current) : undefined;
+    const rs = current && bytesAt(b, pos, prefix) ? readPlainServer(text, b, pos + prefix.length, end, current) : undefined;
     if (rs) {
       current!.realServers.push(rs);
     } else if (end > pos) {
-      const plain = readPlainService(text, pos, end);
+      const plain = readPlainService(text, b, pos, end);
       const cmd = plain ? { op: "add-service" as const, service: plain } : parseIpvsadmLine(text.slice(pos, end));
       if (cmd?.op === "add-service") {
         const id = serviceKeyString(cmd.service.key);
@@ -184,7 +215,7 @@ function readCleanSave(
         current = cmd.service; // a fresh object with no servers yet, from either reader
         services.push(current);
         ids.push(id);
-        prefix = `-a ${serviceSelector(current.key)} -r `;
+        prefix = Buffer.from(`-a ${serviceSelector(current.key)} -r `, "latin1");
         expectedRs = expectedOf?.(id, current.family);
         matched = 0;
         serversAt = end + 1;
@@ -204,29 +235,28 @@ function readCleanSave(
  * `rs` of `svc`, thresholds aside (the listing has them), for an `rs` that readableAsIs
  * accepted. Compared in place: nothing is allocated.
  */
-function serverLineIs(text: string, at: number, end: number, svc: IpvsService, rs: IpvsRealServer): boolean {
+function serverLineIs(b: Uint8Array, at: number, end: number, svc: IpvsService, rs: IpvsRealServer): boolean {
   let i = at;
   const v6 = svc.family === "inet6";
-  if (v6 && text.charCodeAt(i++) !== 91) return false;
-  if (!text.startsWith(rs.address, i)) return false;
+  if (v6 && b[i++] !== 91) return false;
+  if (!spellsAt(b, i, rs.address)) return false;
   i += rs.address.length;
-  if (v6 && text.charCodeAt(i++) !== 93) return false;
-  if (text.charCodeAt(i) !== 58) return false;
-  const portEnd = digitsEnd(text, i + 1, end);
-  const port = digitsAt(text, i + 1, portEnd);
+  if (v6 && b[i++] !== 93) return false;
+  if (b[i] !== 58) return false;
+  const portEnd = digitsEnd(b, i + 1, end);
+  const port = digitsAt(b, i + 1, portEnd);
   if (port < 0 || port > 65535) return false;
   i = portEnd;
-  const flag = rs.forwarding === "nat" ? " -m -w " : rs.forwarding === "dr" ? " -g -w " : " -i -w ";
-  if (!text.startsWith(flag, i)) return false;
+  if (forwardingAt(b, i) !== rs.forwarding) return false;
   // the kernel forces the service port on DR and tunnel servers of address services
   if (rs.port !== (rs.forwarding !== "nat" && svc.key.kind === "addr" ? svc.key.port : port)) return false;
   i += 7;
-  const weightEnd = digitsEnd(text, i, end);
-  if (weightEnd === i || digitsAt(text, i, weightEnd) !== rs.weight || rs.weight > INT_MAX) return false;
+  const weightEnd = digitsEnd(b, i, end);
+  if (weightEnd === i || digitsAt(b, i, weightEnd) !== rs.weight || rs.weight > INT_MAX) return false;
   i = weightEnd;
   if (rs.forwarding === "tunnel") {
     const t = rs.tunnel;
-    if (!t || t.type !== "ipip" || t.port !== undefined || t.checksum !== undefined || !text.startsWith(TUNNEL_IPIP, i)) return false;
+    if (!t || t.type !== "ipip" || t.port !== undefined || t.checksum !== undefined || !spellsAt(b, i, TUNNEL_IPIP)) return false;
     i += TUNNEL_IPIP.length;
   } else if (rs.tunnel !== undefined) {
     return false;
@@ -242,28 +272,42 @@ const scanned = { address: "", family: "inet" as "inet" | "inet6", port: 0 };
  * `[IPv6]:P` in plain lowercase groups, from `at`: the position after the port, the values
  * in `scanned`; -1 for anything else (the general reader decides those).
  */
-function readAddressPort(text: string, at: number, end: number): number {
+function readAddressPort(text: string, b: Uint8Array, at: number, end: number): number {
   let i: number;
-  if (text.charCodeAt(at) === 91) {
+  if (b[at] === 91) {
     const close = text.indexOf("]", at);
-    if (close < 0 || close > end || text.charCodeAt(close + 1) !== 58) return -1;
+    if (close < 0 || close > end || b[close + 1] !== 58) return -1;
     const groups = plainIpv6Groups(text.slice(at + 1, close));
     if (!groups) return -1;
     scanned.address = formatIpv6Groups(groups);
     scanned.family = "inet6";
     i = close + 2;
   } else {
-    // a dotted quad as ipaddr.js prints it (plainIpv4Value's rule), then its port
-    const colon = text.indexOf(":", at);
-    if (colon < 0 || colon >= end) return -1;
-    const address = text.slice(at, colon);
-    if (plainIpv4Value(address) < 0) return -1;
-    scanned.address = address;
+    // plainIpv4Value's rule on the bytes up to the colon: four parts 0..255, no leading zeros
+    let parts = 0, part = 0, digits = 0;
+    for (i = at; i < end; i++) {
+      const c = b[i]!;
+      if (c >= 48 && c <= 57) {
+        if (digits > 0 && part === 0) return -1;
+        part = part * 10 + (c - 48);
+        if (part > 255) return -1;
+        digits++;
+      } else if (c === 46) {
+        if (digits === 0 || parts === 3) return -1;
+        parts++;
+        part = 0;
+        digits = 0;
+      } else {
+        break;
+      }
+    }
+    if (i >= end || b[i] !== 58 || digits === 0 || parts !== 3) return -1;
+    scanned.address = text.slice(at, i);
     scanned.family = "inet";
-    i = colon + 1;
+    i++;
   }
-  const portEnd = digitsEnd(text, i, end);
-  const port = digitsAt(text, i, portEnd);
+  const portEnd = digitsEnd(b, i, end);
+  const port = digitsAt(b, i, portEnd);
   if (port < 0 || port > 65535) return -1;
   scanned.port = port;
   return portEnd;
@@ -275,12 +319,12 @@ const SCHEDULER_NAMES: ReadonlySet<string> = new Set(SCHEDULERS);
  * The service of a line `-A -t|-u A:P -s SCHED[ -p SECONDS]`, as the general reader
  * reads it; undefined for any other form (flags, masks, fwmarks, ...: the general reader).
  */
-function readPlainService(text: string, at: number, end: number): IpvsService | undefined {
+function readPlainService(text: string, b: Uint8Array, at: number, end: number): IpvsService | undefined {
   let protocol: "tcp" | "udp";
   if (text.startsWith("-A -t ", at)) protocol = "tcp";
   else if (text.startsWith("-A -u ", at)) protocol = "udp";
   else return undefined;
-  let i = readAddressPort(text, at + 6, end);
+  let i = readAddressPort(text, b, at + 6, end);
   if (i < 0 || !text.startsWith(" -s ", i)) return undefined;
   const schedEnd = text.indexOf(" ", i + 4);
   const stop = schedEnd < 0 || schedEnd > end ? end : schedEnd;
@@ -289,8 +333,8 @@ function readPlainService(text: string, at: number, end: number): IpvsService | 
   i = stop;
   let timeout = 0;
   if (text.startsWith(" -p ", i)) {
-    const timeoutEnd = digitsEnd(text, i + 4, end);
-    timeout = digitsAt(text, i + 4, timeoutEnd);
+    const timeoutEnd = digitsEnd(b, i + 4, end);
+    timeout = digitsAt(b, i + 4, timeoutEnd);
     if (timeout < 1 || timeout > MAX_PERSISTENCE_TIMEOUT) return undefined;
     i = timeoutEnd;
   }
@@ -311,32 +355,30 @@ function readPlainService(text: string, at: number, end: number): IpvsService | 
  * The real server of a line `-a SELECTOR -r ` + `A:P -m|-g|-i -w W[ -x U -y L][ --tun-type ipip]`, read from
  * `at` to `end`, with the general reader's answer and checks; undefined for any other form.
  */
-function readPlainServer(text: string, at: number, end: number, svc: IpvsService): IpvsRealServer | undefined {
-  let i = readAddressPort(text, at, end);
+function readPlainServer(text: string, b: Uint8Array, at: number, end: number, svc: IpvsService): IpvsRealServer | undefined {
+  let i = readAddressPort(text, b, at, end);
   if (i < 0 || scanned.family !== svc.family) return undefined;
   const address = scanned.address;
   const port = scanned.port;
-  let forwarding: "nat" | "dr" | "tunnel";
-  if (text.startsWith(" -m -w ", i)) forwarding = "nat";
-  else if (text.startsWith(" -g -w ", i)) forwarding = "dr";
-  else if (text.startsWith(" -i -w ", i)) forwarding = "tunnel";
-  else return undefined;
+  const forwarding = forwardingAt(b, i);
+  if (!forwarding) return undefined;
   i += 7;
-  const weightEnd = digitsEnd(text, i, end);
-  const weight = digitsAt(text, i, weightEnd);
+  const weightEnd = digitsEnd(b, i, end);
+  const weight = digitsAt(b, i, weightEnd);
   if (weight < 0 || weight > INT_MAX) return undefined;
   i = weightEnd;
   let upper = 0, lower = 0;
-  if (text.startsWith(" -x ", i)) {
-    const upperEnd = digitsEnd(text, i + 4, end);
-    upper = digitsAt(text, i + 4, upperEnd);
-    if (upper < 0 || upper > INT_MAX || !text.startsWith(" -y ", upperEnd)) return undefined;
-    i = digitsEnd(text, upperEnd + 4, end);
-    lower = digitsAt(text, upperEnd + 4, i);
+  if (b[i] === 32 && b[i + 1] === 45 && b[i + 2] === 120 && b[i + 3] === 32) {
+    // ` -x U -y L`
+    const upperEnd = digitsEnd(b, i + 4, end);
+    upper = digitsAt(b, i + 4, upperEnd);
+    if (upper < 0 || upper > INT_MAX || !spellsAt(b, upperEnd, " -y ")) return undefined;
+    i = digitsEnd(b, upperEnd + 4, end);
+    lower = digitsAt(b, upperEnd + 4, i);
     if (lower < 0 || lower > upper) return undefined;
   }
   // `-S` prints `--tun-type ipip` for every tunnel server; other tunnels go the general way
-  if (forwarding === "tunnel" && text.startsWith(TUNNEL_IPIP, i)) i += TUNNEL_IPIP.length;
+  if (forwarding === "tunnel" && spellsAt(b, i, TUNNEL_IPIP)) i += TUNNEL_IPIP.length;
   else if (forwarding === "tunnel") return undefined;
   if (i !== end) return undefined;
   const key = svc.key;
@@ -372,37 +414,39 @@ function listsService(tokens: readonly string[], key: ServiceKey): boolean {
   const v6 = key.address.includes(":");
   const host = v6 ? `[${key.address}]` : key.address;
   return text.length > host.length && text.startsWith(host) && text.charCodeAt(host.length) === 58 &&
-    digitsAt(text, host.length + 1, text.length) === key.port;
+    /^\d{1,10}$/.test(text.slice(host.length + 1)) && Number(text.slice(host.length + 1)) === key.port;
 }
 
 /** A real-server row `  -> A:P  n n n n` names `rs`: the position after its address, or -1. */
-function rowAddressEnd(text: string, at: number, end: number, rs: IpvsRealServer): number {
+function rowAddressEnd(b: Uint8Array, at: number, end: number, rs: IpvsRealServer): number {
   let i = at;
   const v6 = rs.address.includes(":");
-  if (v6) {
-    if (text.charCodeAt(i) !== 91) return -1;
-    i++;
-  }
-  if (!text.startsWith(rs.address, i)) return -1;
+  if (v6 && b[i++] !== 91) return -1;
+  if (!spellsAt(b, i, rs.address)) return -1;
   i += rs.address.length;
-  if (v6) {
-    if (text.charCodeAt(i) !== 93) return -1;
-    i++;
-  }
-  if (text.charCodeAt(i) !== 58) return -1;
-  const portEnd = digitsEnd(text, i + 1, end);
-  if (digitsAt(text, i + 1, portEnd) !== rs.port) return -1;
-  const after = text.charCodeAt(portEnd);
+  if (v6 && b[i++] !== 93) return -1;
+  if (b[i] !== 58) return -1;
+  const portEnd = digitsEnd(b, i + 1, end);
+  if (digitsAt(b, i + 1, portEnd) !== rs.port) return -1;
+  const after = b[portEnd];
   return portEnd < end && (after === 32 || after === 9) ? portEnd : -1;
+}
+
+/** `  -> ` at `pos`: a real-server row of the listing. */
+function isRowAt(b: Uint8Array, pos: number): boolean {
+  return b[pos] === 32 && b[pos + 1] === 32 && b[pos + 2] === 45 && b[pos + 3] === 62 && b[pos + 4] === 32;
 }
 
 /**
  * Walks `--thresholds` in step with `services` (dump order), setting each server's
  * thresholds; the connection counts stay in the text until asked for. Undefined when the
  * listing does not match the services one for one or its columns are not the expected ones.
+ * A shared servers array (readCleanSave) is only compared, and copied if the listing gives
+ * it other thresholds.
  */
 function readThresholdsInStep(
   text: string,
+  b: Uint8Array,
   services: readonly IpvsService[],
   ids: readonly string[],
   shared: ReadonlySet<IpvsRealServer[]>,
@@ -420,10 +464,10 @@ function readThresholdsInStep(
   for (let pos = 0; pos < n;) {
     let end = text.indexOf("\n", pos);
     if (end < 0) end = n;
-    if (svc && at && text.startsWith("  -> ", pos)) {
+    if (svc && at && isRowAt(b, pos)) {
       const rs = svc.realServers[rsIndex];
-      const from = rs ? rowAddressEnd(text, pos + 5, end, rs) : -1;
-      const count = from < 0 ? -1 : readRowNumbers(text, from, end, values);
+      const from = rs ? rowAddressEnd(b, pos + 5, end, rs) : -1;
+      const count = from < 0 ? -1 : readRowNumbers(b, from, end, values);
       if (count <= maxColumn) return undefined;
       const upper = values[at[0]!]!, lower = values[at[1]!]!;
       if (sharing && (rs!.upperThreshold !== upper || rs!.lowerThreshold !== lower)) {
@@ -478,11 +522,11 @@ function copyOfReadServer(rs: IpvsRealServer): IpvsRealServer {
  * The whitespace-separated decimal numbers from `at` to the end of the line into `out`
  * (reused: a row has a handful); how many there are, or -1 on anything else.
  */
-function readRowNumbers(text: string, at: number, end: number, out: number[]): number {
+function readRowNumbers(b: Uint8Array, at: number, end: number, out: number[]): number {
   let count = 0;
   let i = at;
   while (i < end) {
-    let c = text.charCodeAt(i);
+    let c = b[i]!;
     if (c === 32 || c === 9) {
       i++;
       continue;
@@ -491,7 +535,7 @@ function readRowNumbers(text: string, at: number, end: number, out: number[]): n
     const start = i;
     while (c >= 48 && c <= 57) {
       value = value * 10 + (c - 48);
-      c = ++i < end ? text.charCodeAt(i) : 32;
+      c = ++i < end ? b[i]! : 32;
     }
     if (i === start || i - start > 10 || (c !== 32 && c !== 9) || count === out.length) return -1;
     out[count++] = value;
@@ -524,13 +568,15 @@ class ListedConnections implements ConnectionMap {
       rows = new Map();
       // rows the lockstep read checked: `  -> A:P  n n n n`, where A:P is the server's key string
       const values = new Array<number>(16).fill(0);
-      const text = this.text, stop = this.rowEnds[i]!;
-      for (let pos = this.rowStarts[i]!; pos < stop;) {
+      const first = this.rowStarts[i]!, stop = this.rowEnds[i]!;
+      const text = this.text.slice(first, stop);
+      const b = Buffer.from(text, "latin1");
+      for (let pos = 0; pos < text.length;) {
         let end = text.indexOf("\n", pos);
-        if (end < 0 || end > stop) end = stop;
+        if (end < 0) end = text.length;
         let addressEnd = pos + 5;
-        while (text.charCodeAt(addressEnd) !== 32 && text.charCodeAt(addressEnd) !== 9) addressEnd++;
-        readRowNumbers(text, addressEnd, end, values);
+        while (b[addressEnd] !== 32 && b[addressEnd] !== 9) addressEnd++;
+        readRowNumbers(b, addressEnd, end, values);
         rows.set(text.slice(pos + 5, addressEnd), { activeConn: values[this.columns[2]!]!, inactConn: values[this.columns[3]!]! });
         pos = end + 1;
       }

@@ -87,7 +87,7 @@ test("clean dumps in kernel order: the same table, thresholds and counts as the 
 const damage = fc.record({
   which: fc.constantFrom("save", "listing"),
   at: fc.nat(),
-  how: fc.constantFrom("drop", "duplicate", "swap-next", "garbage", "cr", "letter", "big-number", "bump", "port", "blank", "spaces", "tab", "upper", "in-padding"),
+  how: fc.constantFrom("drop", "duplicate", "swap-next", "garbage", "cr", "letter", "big-number", "bump", "port", "blank", "spaces", "tab", "upper", "in-padding", "non-ascii"),
 });
 
 function damaged(text: string, d: { at: number; how: string }): string {
@@ -109,6 +109,8 @@ function damaged(text: string, d: { at: number; how: string }): string {
     case "tab": lines[i] = line.replace(/ +/, "\t"); break;
     case "in-padding": lines[i] = line.replace(/(\S)   (?=\S*\s*\S*\s*$)/, "$1 x "); break;
     case "upper": lines[i] = line.toUpperCase(); break;
+    // the reader works on bytes: a character beyond ASCII must send the dump the general way
+    case "non-ascii": lines[i] = line.replace(/\d/, "\u0661"); break;
   }
   return lines.join("\n");
 }
