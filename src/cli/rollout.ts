@@ -44,7 +44,8 @@ export async function readLiveStates(output: CompileOutput, opts: RolloutOptions
     const session = await SshSession.connect(sshTargetOf(d, opts));
     traceHost(`${d.name}: connected`);
     try {
-      return await readLiveState(session, d.name, output.model.keepalived.configDir, d.table);
+      const rules = output.directors.find((a) => a.name === d.name)?.ipvsadmRules;
+      return await readLiveState(session, d.name, output.model.keepalived.configDir, { table: d.table, ...(rules !== undefined ? { rules } : {}) });
     } finally {
       session.close();
     }

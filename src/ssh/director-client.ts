@@ -1,17 +1,17 @@
 /** Talks to one director: reads its live state, stages and runs an apply, reattaches after a drop. */
 import { READ_STATE_SCRIPT } from "../apply-script/scripts.sh.js";
 import { readStateCommand, type StagedApply } from "../apply-script/stage-files.js";
-import type { IpvsTable } from "../model/model.js";
 import { parseLiveState } from "../state/parse-live-state.js";
+import type { ExpectedTable } from "../state/read-clean-live-table.js";
 import type { LiveState } from "../state/live-state.js";
 import { SshSession, type SshTargetConfig } from "./ssh-session.js";
 import { traceGuest, traceHost, tracedCommand } from "./trace.js";
 
 /**
  * Reads a director's live state over an open session. `expected`, the table the director
- * should end up with, only speeds the reading up (see parseLiveState).
+ * should end up with and its rules, only speeds the reading up (see parseLiveState).
  */
-export async function readLiveState(session: SshSession, director: string, keepalivedConfigDir: string, expected?: IpvsTable): Promise<LiveState> {
+export async function readLiveState(session: SshSession, director: string, keepalivedConfigDir: string, expected?: ExpectedTable): Promise<LiveState> {
   traceHost(`${director}: read-state sent`);
   const r = await session.exec(tracedCommand(readStateCommand(keepalivedConfigDir)), { stdin: READ_STATE_SCRIPT, timeoutMs: 60_000 });
   traceHost(`${director}: read-state output received`);

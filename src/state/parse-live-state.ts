@@ -1,22 +1,22 @@
 /** Parses the read-state script's output (see src/apply-script/scripts.sh.ts) into a LiveState. */
 import { error, type Issue } from "../issues.js";
-import type { IpvsTable } from "../model/model.js";
 import { parseIpvsadmSave } from "./parse-ipvsadm-save.js";
 import { parseIpvsadmThresholds, setThresholds } from "./parse-ipvsadm-thresholds.js";
 import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmThresholdListing, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
 import { parseOwnershipRecord, splitSections, type LiveState, type OwnershipRecord } from "./live-state.js";
-import { readCleanLiveTable, type CleanLiveTable } from "./read-clean-live-table.js";
+import { readCleanLiveTable, type CleanLiveTable, type ExpectedTable } from "./read-clean-live-table.js";
 
 
 /** How parseLiveState reads. */
 export interface ParseLiveStateOptions {
   /**
-   * The table the caller expects to find (the desired one, when planning). Only a hint to
-   * read faster: the answer is the same, but a service listed exactly as expected gets the
-   * expected service's `realServers` array itself, which both sides then treat as
-   * read-only. The planner sees such a service unchanged at a glance.
+   * The table the caller expects to find (the desired one, when planning), with its rules
+   * text when there is one. Only a hint to read faster: the answer is the same, but a
+   * service listed exactly as expected gets the expected service's `realServers` array
+   * itself, which both sides then treat as read-only. The planner sees such a service
+   * unchanged at a glance.
    */
-  expected?: IpvsTable;
+  expected?: ExpectedTable;
 }
 
 /** Reads one director's state dump. Problems become issues; it never throws. */

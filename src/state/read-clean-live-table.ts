@@ -35,15 +35,25 @@ export interface CleanLiveTable {
   connections: ConnectionMap;
 }
 
+/** What a caller expects to read (see readCleanLiveTable). */
+export interface ExpectedTable {
+  table: IpvsTable;
+  /**
+   * renderIpvsadmRules(table), as compile gives it with the table: a service whose lines
+   * in the dump are the very lines of its block here is compared in one go.
+   */
+  rules?: string;
+}
+
 /**
  * Reads a clean `-S -n` + `--thresholds` pair; undefined when it is not one (see the file
  * comment). Services whose servers the dump lists exactly as `expected` has them share
  * `expected`'s arrays, which must then stay unchanged (the model is read-only data).
  */
-export function readCleanLiveTable(save: string, listing: string, expected?: IpvsTable): CleanLiveTable | undefined {
+export function readCleanLiveTable(save: string, listing: string, expected?: ExpectedTable): CleanLiveTable | undefined {
   const saveBytes = asciiBytes(save), listingBytes = asciiBytes(listing);
   if (!saveBytes || !listingBytes) return undefined;
-  const read = readCleanSave(save, saveBytes, expected ? expectedServers(expected) : undefined);
+  const read = readCleanSave(save, saveBytes, expected ? expectedServers(expected.table) : undefined, expected?.rules === undefined ? undefined : new RuleBlocks(expected.rules));
   if (!read) return undefined;
   const { services, ids, shared } = read;
   const connections = readThresholdsInStep(listing, listingBytes, services, ids, shared);
@@ -59,9 +69,7 @@ export function readCleanLiveTable(save: string, listing: string, expected?: Ipv
 
 /**
  * The expected servers of each service (by key string) that a dump can give back as they
- * are: sorted as a read table is, each address written as the reader keeps it (a plain
- * dotted quad, or IPv6 as formatIpv6Groups prints it) and of the service's family.
- * Checked once per service, when first needed; other services are read the plain way.
+ * are (readableAsIs), or undefined: those services are read the plain way.
  */
 function expectedServers(expected: IpvsTable): (id: string, family: IpvsService["family"]) => IpvsRealServer[] | undefined {
   const byKey = new Map<string, IpvsService>();
@@ -69,13 +77,33 @@ function expectedServers(expected: IpvsTable): (id: string, family: IpvsService[
   return (id, family) => {
     const s = byKey.get(id);
     if (!s || s.family !== family || s.realServers.length === 0) return undefined;
-    return readableAsIs(s.realServers, family) ? s.realServers : undefined;
+    return readableAsIs(s) ? s.realServers : undefined;
   };
 }
 
-/** Sorted (as realServersSorted) and every address in the reader's own form for `family`. */
-function readableAsIs(servers: readonly IpvsRealServer[], family: IpvsService["family"]): boolean {
-  if (family === "inet") {
+/**
+ * The reader gives these servers back field for field from their own `-S` lines (or from
+ * renderIpvsadmRules' lines): sorted as a read table is, every address in the form the
+ * reader keeps (a plain dotted quad, or IPv6 as formatIpv6Groups prints it) and of the
+ * service's family, numbers in range, DR and tunnel servers of an address service on its
+ * port (the kernel forces it), tunnels plain ipip, thresholds the reader accepts.
+ */
+function readableAsIs(svc: IpvsService): boolean {
+  const servers = svc.realServers;
+  const forcedPort = svc.key.kind === "addr" ? svc.key.port : -1;
+  for (const rs of servers) {
+    const { port, weight, upperThreshold: upper, lowerThreshold: lower } = rs;
+    if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(weight) || weight < 0 || weight > INT_MAX) return false;
+    if (!Number.isInteger(upper) || !Number.isInteger(lower) || lower < 0 || lower > upper || upper > INT_MAX) return false;
+    if (rs.forwarding === "tunnel") {
+      const t = rs.tunnel;
+      if (!t || t.type !== "ipip" || t.port !== undefined || t.checksum !== undefined) return false;
+    } else if (rs.tunnel !== undefined || (rs.forwarding !== "nat" && rs.forwarding !== "dr")) {
+      return false;
+    }
+    if (rs.forwarding !== "nat" && forcedPort >= 0 && port !== forcedPort) return false;
+  }
+  if (svc.family === "inet") {
     let prev = -1, prevPort = 0;
     for (const rs of servers) {
       const v = plainIpv4Value(rs.address);
@@ -90,6 +118,54 @@ function readableAsIs(servers: readonly IpvsRealServer[], family: IpvsService["f
     if (!groups || formatIpv6Groups(groups) !== rs.address) return false;
   }
   return realServersSorted(servers);
+}
+
+/**
+ * The service blocks of renderIpvsadmRules' text (an `-A` line and its `-a` lines), by
+ * the selector on the `-A` line.
+ */
+class RuleBlocks {
+  private readonly index = new Map<string, number>();
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  constructor(private readonly rules: string) {
+    const n = rules.endsWith("\n") ? rules.length - 1 : rules.length;
+    for (let at = rules.startsWith("-A ") ? 0 : -1; at >= 0;) {
+      const lineEnd = lineEndAt(rules, at, n);
+      const selectorEnd = rules.indexOf(" -s ", at);
+      const next = rules.indexOf("\n-A ", at);
+      if (selectorEnd > at && selectorEnd < lineEnd) {
+        this.index.set(rules.slice(at + 3, selectorEnd), this.starts.length);
+        this.starts.push(at);
+        this.ends.push(next < 0 || next > n ? n : next);
+      }
+      at = next < 0 || next >= n ? -1 : next + 1;
+    }
+  }
+
+  /**
+   * The dump's service line from `at` to `lineEnd` and the lines after it up to the next
+   * `-A` line are the rules' block of the same selector: the position after that block,
+   * or -1.
+   */
+  endOfSameBlock(text: string, at: number, lineEnd: number): number {
+    const selectorEnd = text.indexOf(" -s ", at);
+    if (selectorEnd < 0 || selectorEnd > lineEnd) return -1;
+    const i = this.index.get(text.slice(at + 3, selectorEnd));
+    if (i === undefined) return -1;
+    const start = this.starts[i]!, end = this.ends[i]!;
+    const next = text.indexOf("\n-A ", lineEnd);
+    const blockEnd = next < 0 ? text.length : next;
+    // equal lengths first: a changed service seldom keeps its block's length
+    return blockEnd - at === end - start && text.slice(at, blockEnd) === this.rules.slice(start, end) ? blockEnd : -1;
+  }
+}
+
+/** The end of the line that starts at `at`. */
+function lineEndAt(text: string, at: number, n: number): number {
+  const end = text.indexOf("\n", at);
+  return end < 0 || end > n ? n : end;
 }
 
 /** The text as bytes at the same positions when it is all ASCII, as ipvsadm prints it; else undefined. */
@@ -154,8 +230,9 @@ interface SaveRead {
  * lines of the plain `A:P -m|-g -w W` form are read here; every other line goes through
  * the general reader, and must be a service or a real server of the service before it.
  *
- * With `expectedOf`, the server lines of a service are first only compared with the
- * expected servers, in order. If all of them match and nothing else comes between the
+ * With `expectedOf`, a service whose lines are its block in `blocks` (compile's rules)
+ * takes the expected servers at once. Otherwise its server lines are first only compared
+ * with the expected servers, in order. If all of them match and nothing else comes between the
  * service's line and the next one, the service takes the expected array; at the first
  * difference the reader goes back to the service's first server line and reads them.
  */
@@ -163,6 +240,7 @@ function readCleanSave(
   text: string,
   b: Uint8Array,
   expectedOf?: (id: string, family: IpvsService["family"]) => IpvsRealServer[] | undefined,
+  blocks?: RuleBlocks,
 ): SaveRead | undefined {
   const services: IpvsService[] = [];
   const ids: string[] = [];
@@ -219,6 +297,15 @@ function readCleanSave(
         expectedRs = expectedOf?.(id, current.family);
         matched = 0;
         serversAt = end + 1;
+        const blockEnd = expectedRs && blocks ? blocks.endOfSameBlock(text, pos, end) : -1;
+        if (blockEnd >= 0) {
+          // the very lines compile rendered for these servers: the reader would read them back
+          current.realServers = expectedRs!;
+          shared.add(expectedRs!);
+          expectedRs = undefined;
+          pos = blockEnd + 1;
+          continue;
+        }
       } else if (cmd?.op === "add-server" && current && serviceKeyString(cmd.key) === serviceKeyString(current.key)) {
         current.realServers.push(cmd.server);
       } else if (cmd !== undefined || text.slice(pos, end).trim() !== "") {

@@ -25,7 +25,9 @@ test("the plan against a dump read with the desired table as a hint is the plan 
     const artifacts = desired.directors.find((d) => d.name === director)!;
     const forPlan = { model, keepalivedConf: artifacts.keepalivedConf };
     const plain = parseLiveState(director, dump);
-    const hinted = parseLiveState(director, dump, { expected: model.table });
+    const hinted = parseLiveState(director, dump, { expected: { table: model.table, rules: artifacts.ipvsadmRules } });
+    const tableOnly = parseLiveState(director, dump, { expected: { table: model.table } });
+    assert.deepEqual(tableOnly, plain);
     assert.deepEqual(hinted, plain);
     // most services are unchanged: their servers are the desired arrays themselves
     const desiredArrays = new Set(model.table.services.map((s) => s.realServers));
