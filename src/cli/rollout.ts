@@ -55,9 +55,9 @@ export async function readLiveStates(output: CompileOutput, opts: RolloutOptions
 
 /** Plans the spec against the live directors. */
 export function planAgainst(output: CompileOutput, lives: Map<string, LiveState>, opts: RolloutOptions): Plan {
-  const confs = new Map(output.directors.map((d) => [d.name, d.keepalivedConf]));
+  const texts = new Map(output.directors.map((d) => [d.name, { keepalivedConf: d.keepalivedConf, ipvsadmRules: d.ipvsadmRules }]));
   traceHost("plan: start");
-  const plan = computePlan(output.model, confs, lives, { owner: opts.owner, prune: opts.prune });
+  const plan = computePlan(output.model, texts, lives, { owner: opts.owner, prune: opts.prune });
   traceHost("plan: computed");
   return plan;
 }

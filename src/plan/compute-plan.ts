@@ -11,6 +11,7 @@ import { prefixToNetmask } from "../model/addresses.js";
 import {
   renderDeleteRealServer, renderDeleteService, renderIpvsadmRules, renderRealServerCommand, renderServiceCommand,
 } from "../render/render-ipvsadm-rules.js";
+import { RuleBlocks } from "../render/rule-blocks.js";
 import { renderOwnershipRecord, type LiveState, type OwnershipRecord } from "../state/live-state.js";
 import { diffConfigText } from "./diff-config-text.js";
 import type { DirectorPlan, FieldChange, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
@@ -27,6 +28,27 @@ export interface PlanOptions {
 export interface DesiredDirector {
   model: DirectorModel;
   keepalivedConf: string;
+  /** renderIpvsadmRules(model.table), as compile gives it: the plan's expected rules are cut from it */
+  ipvsadmRules?: string;
+}
+
+/**
+ * renderIpvsadmRules of these services (sorted, of `desired`'s table): their blocks cut
+ * from the director's rules text when there is one, rendered again otherwise.
+ */
+function expectedRulesOf(desired: DesiredDirector, services: IpvsService[]): string {
+  if (desired.ipvsadmRules !== undefined) {
+    const blocks = new RuleBlocks(desired.ipvsadmRules);
+    const texts: string[] = [];
+    for (const s of services) {
+      const text = blocks.blockOf(serviceSelector(s.key));
+      if (text === undefined) break;
+      texts.push(text);
+    }
+    if (texts.length === services.length) return texts.length === 0 ? "" : `${texts.join("\n")}\n`;
+  }
+  // renderIpvsadmRules sorts a copy when it must and never touches its input: no clone needed
+  return renderIpvsadmRules({ services });
 }
 
 function describeService(s: IpvsService): Record<string, string> {
@@ -278,11 +300,8 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   // the apply script verifies only the services its batches touch (the fingerprint vouches
   // for the rest), so only those need their expected rules: a small plan for a small change.
   // Every batch line belongs to an operation on its service.
-  // renderIpvsadmRules sorts a copy when it must and never touches its input: no clone needed
   const touched = new Set(ops.map((op) => op.serviceKey));
-  const expectedRules = renderIpvsadmRules({
-    services: desiredServices.filter((s) => s.owner === "applier" && touched.has(keyOf.get(s)!)).map((s) => s.ipvs),
-  });
+  const expectedRules = expectedRulesOf(desired, desiredServices.filter((s) => s.owner === "applier" && touched.has(keyOf.get(s)!)).map((s) => s.ipvs));
 
   const record: OwnershipRecord = { owner, services: {} };
   for (const s of desiredServices) record.services[s.name] = `${keyOf.get(s)!} ${s.owner}`;

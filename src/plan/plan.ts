@@ -2,7 +2,7 @@
 import { canonicalAddress } from "../model/addresses.js";
 import type { DirectorModel, Model } from "../model/model.js";
 import type { LiveState } from "../state/live-state.js";
-import { planDirector, type PlanOptions } from "./compute-plan.js";
+import { planDirector, type DesiredDirector, type PlanOptions } from "./compute-plan.js";
 import type { Plan } from "./plan-types.js";
 
 /** `192.0.2.10/32` -> `192.0.2.10`, canonical; the text itself when it does not parse. */
@@ -38,17 +38,27 @@ export function rolloutOrder(model: Model, lives: ReadonlyMap<string, LiveState>
   return [...others, ...masters];
 }
 
+/** A director's rendered texts, as compile gives them (DirectorArtifacts). */
+export interface DirectorTexts {
+  keepalivedConf: string;
+  /** the director's rules: the plan's expected rules are cut from them instead of rendered again */
+  ipvsadmRules?: string;
+}
+
 /** Plans every director that has a live state. */
 export function computePlan(
   model: Model,
-  keepalivedConfs: ReadonlyMap<string, string>,
+  texts: ReadonlyMap<string, DirectorTexts>,
   lives: ReadonlyMap<string, LiveState>,
   options: PlanOptions,
 ): Plan {
   const order = rolloutOrder(model, lives).filter((n) => lives.has(n));
   const directors = order.map((name) => {
     const d = model.directors.find((x) => x.name === name)!;
-    return planDirector({ model: d, keepalivedConf: keepalivedConfs.get(name) ?? "" }, lives.get(name)!, options);
+    const t = texts.get(name);
+    const desired: DesiredDirector = { model: d, keepalivedConf: t?.keepalivedConf ?? "" };
+    if (t?.ipvsadmRules !== undefined) desired.ipvsadmRules = t.ipvsadmRules;
+    return planDirector(desired, lives.get(name)!, options);
   });
   return { version: 1, order, directors };
 }

@@ -23,6 +23,7 @@ import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey 
 import { realServersSorted, serviceKeyString, serviceSelector, sortRealServers, sortServiceList } from "../model/service-key.js";
 import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../schema/ip-text.js";
 import { SCHEDULERS } from "../schema/spec-schema.js";
+import { RuleBlocks } from "../render/rule-blocks.js";
 import type { ConnectionCounts, ConnectionMap } from "./parse-ipvsadm-extras.js";
 import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, parseIpvsadmLine } from "./parse-ipvsadm-save.js";
 
@@ -118,54 +119,6 @@ function readableAsIs(svc: IpvsService): boolean {
     if (!groups || formatIpv6Groups(groups) !== rs.address) return false;
   }
   return realServersSorted(servers);
-}
-
-/**
- * The service blocks of renderIpvsadmRules' text (an `-A` line and its `-a` lines), by
- * the selector on the `-A` line.
- */
-class RuleBlocks {
-  private readonly index = new Map<string, number>();
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-
-  constructor(private readonly rules: string) {
-    const n = rules.endsWith("\n") ? rules.length - 1 : rules.length;
-    for (let at = rules.startsWith("-A ") ? 0 : -1; at >= 0;) {
-      const lineEnd = lineEndAt(rules, at, n);
-      const selectorEnd = rules.indexOf(" -s ", at);
-      const next = rules.indexOf("\n-A ", at);
-      if (selectorEnd > at && selectorEnd < lineEnd) {
-        this.index.set(rules.slice(at + 3, selectorEnd), this.starts.length);
-        this.starts.push(at);
-        this.ends.push(next < 0 || next > n ? n : next);
-      }
-      at = next < 0 || next >= n ? -1 : next + 1;
-    }
-  }
-
-  /**
-   * The dump's service line from `at` to `lineEnd` and the lines after it up to the next
-   * `-A` line are the rules' block of the same selector: the position after that block,
-   * or -1.
-   */
-  endOfSameBlock(text: string, at: number, lineEnd: number): number {
-    const selectorEnd = text.indexOf(" -s ", at);
-    if (selectorEnd < 0 || selectorEnd > lineEnd) return -1;
-    const i = this.index.get(text.slice(at + 3, selectorEnd));
-    if (i === undefined) return -1;
-    const start = this.starts[i]!, end = this.ends[i]!;
-    const next = text.indexOf("\n-A ", lineEnd);
-    const blockEnd = next < 0 ? text.length : next;
-    // equal lengths first: a changed service seldom keeps its block's length
-    return blockEnd - at === end - start && text.slice(at, blockEnd) === this.rules.slice(start, end) ? blockEnd : -1;
-  }
-}
-
-/** The end of the line that starts at `at`. */
-function lineEndAt(text: string, at: number, n: number): number {
-  const end = text.indexOf("\n", at);
-  return end < 0 || end > n ? n : end;
 }
 
 /** The text as bytes at the same positions when it is all ASCII, as ipvsadm prints it; else undefined. */

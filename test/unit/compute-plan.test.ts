@@ -144,7 +144,10 @@ describe("planDirector", () => {
     ].join("\n");
     const out = compiled(spec([web([{ address: "192.0.2.12", port: 8080 }])]));
     const lives = new Map([["lb1", parseLiveState("lb1", dump(live, { owners: OWNED_WEB, thresholds }))]]);
-    const full = computePlan(out.model, new Map(out.directors.map((d) => [d.name, d.keepalivedConf])), lives, { owner: "ipvsc" });
+    const full = computePlan(out.model, new Map(out.directors.map((d) => [d.name, { keepalivedConf: d.keepalivedConf, ipvsadmRules: d.ipvsadmRules }])), lives, { owner: "ipvsc" });
+    // the expected rules cut from compile's rules are the ones rendered again without them
+    assert.ok(full.directors[0]!.expectedRules.includes("192.0.2.12:8080"));
+    assert.deepEqual(computePlan(out.model, new Map(out.directors.map((d) => [d.name, { keepalivedConf: d.keepalivedConf }])), lives, { owner: "ipvsc" }), full);
     const drain = full.directors[0]!.operations.find((o) => o.action === "drain-real-server");
     assert.equal(drain?.note, "7 active connections, 1 inactive connection when planned");
     assert.match(formatPlanText(full), /192\.0\.2\.11:8080.*\(7 active connections, 1 inactive connection when planned\)/);
@@ -202,7 +205,7 @@ describe("planDirector", () => {
     });
     const out = compiled(value);
     const lives = new Map([["lb1", parseLiveState("lb1", dump(""))]]);
-    const full = computePlan(out.model, new Map(out.directors.map((d) => [d.name, d.keepalivedConf])), lives, { owner: "ipvsc" });
+    const full = computePlan(out.model, new Map(out.directors.map((d) => [d.name, { keepalivedConf: d.keepalivedConf }])), lives, { owner: "ipvsc" });
     for (const text of [formatPlanJson(full), formatPlanText(full), formatPlanMarkdown(full)]) {
       assert.ok(!text.includes("Zq8pW2xy"));
     }
@@ -221,7 +224,7 @@ describe("rollout order", () => {
       vrrp: { instances: [{ name: "VI_1", interface: "eth1", virtualRouterId: 51, vips: ["192.0.2.100/32"] }] },
     };
     const out = compiled(value);
-    const confs = new Map(out.directors.map((d) => [d.name, d.keepalivedConf]));
+    const confs = new Map(out.directors.map((d) => [d.name, { keepalivedConf: d.keepalivedConf }]));
     const withVip = (name: string) => new Map([
       ["lb1", parseLiveState("lb1", dump("", { addresses: name === "lb1" ? "eth1 192.0.2.100/32" : "eth1 192.0.2.11/24" }))],
       ["lb2", parseLiveState("lb2", dump("", { addresses: name === "lb2" ? "eth1 192.0.2.100/32" : "eth1 192.0.2.12/24" }))],

@@ -1,6 +1,7 @@
 /**
- * Reading a director's dump with the desired table as a hint (parseLiveState's `expected`)
- * must change nothing but speed: the same plan, byte for byte, as reading it without.
+ * Reading a director's dump with the desired table as a hint (parseLiveState's `expected`),
+ * and planning with compile's rules text, must change nothing but speed: the same plan,
+ * byte for byte, as without them.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -34,8 +35,9 @@ test("the plan against a dump read with the desired table as a hint is the plan 
     const shared = hinted.table.services.filter((s) => desiredArrays.has(s.realServers)).length;
     assert.ok(shared > hinted.table.services.length / 2, `${shared} of ${hinted.table.services.length} shared`);
     const a = planDirector(forPlan, plain, { owner: "bench" });
-    const b = planDirector(forPlan, hinted, { owner: "bench" });
-    assert.ok(a.operations.length > 0);
+    // and with compile's rules text, whose blocks become the plan's expected rules
+    const b = planDirector({ ...forPlan, ipvsadmRules: artifacts.ipvsadmRules }, hinted, { owner: "bench" });
+    assert.ok(a.operations.length > 0 && a.expectedRules.length > 0);
     assert.deepEqual(b, a);
   }
 });
