@@ -96,7 +96,7 @@ export function realServersSorted(servers: readonly RealServerAddress[]): boolea
     if (pv >= 0 && cv >= 0) {
       if (pv > cv || (pv === cv && prev.port > cur.port)) return false;
     } else if (pg && cg) {
-      const d = compareGroups(pg, cg);
+      const d = compareIpv6Groups(pg, cg);
       if (d > 0 || (d === 0 && prev.port > cur.port)) return false;
     } else if (compareRealServers(prev, cur) > 0) {
       return false;
@@ -109,7 +109,7 @@ export function realServersSorted(servers: readonly RealServerAddress[]): boolea
 }
 
 /** The numeric order of two IPv6 addresses given as eight 16-bit groups. */
-function compareGroups(a: readonly number[], b: readonly number[]): number {
+export function compareIpv6Groups(a: readonly number[], b: readonly number[]): number {
   for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
 }

@@ -20,7 +20,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey } from "../model/model.js";
-import { realServersSorted, serviceKeyString, serviceSelector, sortRealServers, sortServiceList } from "../model/service-key.js";
+import { compareIpv6Groups, serviceKeyString, serviceSelector, sortRealServers, sortServiceList } from "../model/service-key.js";
 import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../schema/ip-text.js";
 import { SCHEDULERS } from "../schema/spec-schema.js";
 import { RuleBlocks } from "../render/rule-blocks.js";
@@ -90,35 +90,39 @@ function expectedServers(expected: IpvsTable): (id: string, family: IpvsService[
  * port (the kernel forces it), tunnels plain ipip, thresholds the reader accepts.
  */
 function readableAsIs(svc: IpvsService): boolean {
+  // one pass, each address read once: this runs over every server of every expected service
   const servers = svc.realServers;
   const forcedPort = svc.key.kind === "addr" ? svc.key.port : -1;
-  for (const rs of servers) {
-    const { port, weight, upperThreshold: upper, lowerThreshold: lower } = rs;
-    if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(weight) || weight < 0 || weight > INT_MAX) return false;
-    if (!Number.isInteger(upper) || !Number.isInteger(lower) || lower < 0 || lower > upper || upper > INT_MAX) return false;
-    if (rs.forwarding === "tunnel") {
+  const v4 = svc.family === "inet";
+  let prevValue = -1, prevGroups: number[] | undefined, prevPort = 0;
+  for (let k = 0; k < servers.length; k++) {
+    const rs = servers[k]!;
+    const port = rs.port, weight = rs.weight, upper = rs.upperThreshold, lower = rs.lowerThreshold;
+    // integers in range: x >>> 0 === x holds for the integers 0..2^32-1 only
+    if ((port & 0xffff) !== port || weight >>> 0 !== weight || weight > INT_MAX) return false;
+    if (lower >>> 0 !== lower || upper >>> 0 !== upper || lower > upper || upper > INT_MAX) return false;
+    const forwarding = rs.forwarding;
+    if (forwarding === "tunnel") {
       const t = rs.tunnel;
       if (!t || t.type !== "ipip" || t.port !== undefined || t.checksum !== undefined) return false;
-    } else if (rs.tunnel !== undefined || (rs.forwarding !== "nat" && rs.forwarding !== "dr")) {
+    } else if (rs.tunnel !== undefined || (forwarding !== "nat" && forwarding !== "dr")) {
       return false;
     }
-    if (rs.forwarding !== "nat" && forcedPort >= 0 && port !== forcedPort) return false;
-  }
-  if (svc.family === "inet") {
-    let prev = -1, prevPort = 0;
-    for (const rs of servers) {
+    if (forwarding !== "nat" && forcedPort >= 0 && port !== forcedPort) return false;
+    if (v4) {
       const v = plainIpv4Value(rs.address);
-      if (v < 0 || v < prev || (v === prev && rs.port < prevPort)) return false;
-      prev = v;
-      prevPort = rs.port;
+      if (v < 0 || v < prevValue || (v === prevValue && port < prevPort)) return false;
+      prevValue = v;
+    } else {
+      const groups = plainIpv6Groups(rs.address);
+      if (!groups || formatIpv6Groups(groups) !== rs.address) return false;
+      const d = prevGroups ? compareIpv6Groups(prevGroups, groups) : -1;
+      if (d > 0 || (d === 0 && port < prevPort)) return false;
+      prevGroups = groups;
     }
-    return true;
+    prevPort = port;
   }
-  for (const rs of servers) {
-    const groups = plainIpv6Groups(rs.address);
-    if (!groups || formatIpv6Groups(groups) !== rs.address) return false;
-  }
-  return realServersSorted(servers);
+  return true;
 }
 
 /** The text as bytes at the same positions when it is all ASCII, as ipvsadm prints it; else undefined. */
