@@ -59,8 +59,12 @@ export function splitSections(text: string): Record<string, string> {
 
 /** Start of the next line from `from` on that could be a section header, or -1. */
 function nextHeaderLine(text: string, from: number): number {
-  const i = text.indexOf("\n==ipvsc:", from);
-  return i < 0 ? -1 : i + 1;
+  // searched without its leading newline: V8 looks for a pattern's first character first,
+  // and a newline is the commonest character of a dump (six times slower on 44 MB)
+  for (let i = text.indexOf("==ipvsc:", from); i >= 0; i = text.indexOf("==ipvsc:", i + 1)) {
+    if (i > from && text.charCodeAt(i - 1) === 10) return i;
+  }
+  return -1;
 }
 
 /** Parses an ownership record file: first line `owner NAME`, then `service NAME KEY` lines. */
