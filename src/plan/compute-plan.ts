@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DirectorModel, IpvsRealServer, IpvsService, ServiceModel } from "../model/model.js";
-import { realServerKeyString, realServersSorted, serviceKeyString, serviceSelector } from "../model/service-key.js";
+import { realServerKeyString, serviceKeyString, serviceSelector } from "../model/service-key.js";
 import { prefixToNetmask } from "../model/addresses.js";
 import {
   renderDeleteRealServer, renderDeleteService, renderIpvsadmRules, renderRealServerCommand, renderServiceCommand,
@@ -14,6 +14,7 @@ import {
 import { RuleBlocks } from "../render/rule-blocks.js";
 import { renderOwnershipRecord, type LiveState, type OwnershipRecord } from "../state/live-state.js";
 import { diffConfigText } from "./diff-config-text.js";
+import { pairRealServers } from "./pair-real-servers.js";
 import type { DirectorPlan, FieldChange, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
 
 /** Planner settings. */
@@ -88,10 +89,6 @@ function byKey<T extends { key: IpvsService["key"] }>(items: T[]): Map<string, T
   return new Map(items.map((i) => [serviceKeyString(i.key), i]));
 }
 
-function rsMap(s: IpvsService): Map<string, IpvsRealServer> {
-  return new Map(s.realServers.map((rs) => [realServerKeyString(rs), rs]));
-}
-
 /** Ownership records on the director that are not ours: key -> owner. */
 function othersOwnership(live: LiveState, owner: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -111,20 +108,6 @@ function ourOwnership(live: LiveState, owner: string): Map<string, { name: strin
     out.set(key!, { name, kind });
   }
   return out;
-}
-
-/**
- * Same address and port at every position, strictly ascending (so each server once): the
- * two lists pair up index by index, in the order the maps would visit them.
- */
-function sameServerList(a: readonly IpvsRealServer[], b: readonly IpvsRealServer[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!, y = b[i]!;
-    if (x.address !== y.address || x.port !== y.port) return false;
-    if (i > 0 && x.port === a[i - 1]!.port && x.address === a[i - 1]!.address) return false;
-  }
-  return realServersSorted(a);
 }
 
 /** Every field describeService reads is equal, so the two describe the same (most services of a plan). */
@@ -208,30 +191,26 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
       }
     }
     // read from a dump that listed exactly the desired servers (parseLiveState's expected):
-    // nothing to compare, sameServerList and every editRealServer below would find them equal
+    // nothing to compare, every editRealServer below would find them equal
     if (current.realServers === svc.ipvs.realServers) return;
-    // the usual case: the same servers on both sides, in the same (sorted) order; the maps
-    // below give the same operations, but cost a key string and a map entry per server
-    if (sameServerList(current.realServers, svc.ipvs.realServers)) {
-      const want = svc.ipvs.realServers;
-      for (let i = 0; i < want.length; i++) editRealServer(svc, current, key, current.realServers[i]!, want[i]!);
-      return;
-    }
-    const liveRs = rsMap(current);
-    const wantRs = rsMap(svc.ipvs);
-    for (const [rsKey, rs] of wantRs) {
-      const was = liveRs.get(rsKey);
-      if (!was) {
-        ops.push({ action: "add-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [] });
-        if (svc.owner === "applier") {
-          addRs.push({ cmd: renderRealServerCommand("-a", svc.ipvs, rs), undo: [renderDeleteRealServer(svc.ipvs.key, rs)] });
-        }
+    const liveServers = current.realServers, wantServers = svc.ipvs.realServers;
+    const pairing = pairRealServers(liveServers, wantServers);
+    for (let k = 0; k < pairing.want.length; k++) {
+      const rs = wantServers[pairing.want[k]!]!;
+      const i = pairing.live[k]!;
+      if (i >= 0) {
+        editRealServer(svc, current, key, liveServers[i]!, rs);
         continue;
       }
-      editRealServer(svc, current, key, was, rs, rsKey);
+      const rsKey = realServerKeyString(rs);
+      ops.push({ action: "add-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [] });
+      if (svc.owner === "applier") {
+        addRs.push({ cmd: renderRealServerCommand("-a", svc.ipvs, rs), undo: [renderDeleteRealServer(svc.ipvs.key, rs)] });
+      }
     }
-    for (const [rsKey, was] of liveRs) {
-      if (wantRs.has(rsKey)) continue;
+    for (const i of pairing.gone) {
+      const was = liveServers[i]!;
+      const rsKey = realServerKeyString(was);
       // drain in the kernel for both owners: keepalived neither notices nor repairs manual weights,
       // and its reload later deletes the (then idle) server
       ops.push({ action: "drain-real-server", class: "draining", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey, changes: [{ field: "weight", from: String(was.weight), to: "0" }], ...connectionNote(live, key, rsKey) });
@@ -247,12 +226,12 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   }
 
   /** A real server on both sides: an edit when anything but its identity differs. */
-  function editRealServer(svc: ServiceModel, current: IpvsService, key: string, was: IpvsRealServer, rs: IpvsRealServer, rsKey?: string): void {
+  function editRealServer(svc: ServiceModel, current: IpvsService, key: string, was: IpvsRealServer, rs: IpvsRealServer): void {
     // keepalived-owned weights move with health checks: a failed check is health, not drift
-    if (svc.owner === "keepalived" || sameRealServerSettings(was, rs)) return;
+    if (svc.owner === "keepalived" || was === rs || sameRealServerSettings(was, rs)) return;
     const rsChanges = changesBetween(describeRealServer(was), describeRealServer(rs));
     if (rsChanges.length > 0) {
-      ops.push({ action: "edit-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: rsKey ?? realServerKeyString(rs), changes: rsChanges });
+      ops.push({ action: "edit-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: realServerKeyString(rs), changes: rsChanges });
       editRs.push({ cmd: renderRealServerCommand("-e", svc.ipvs, rs), undo: [renderRealServerCommand("-e", current, was)] });
     }
   }
