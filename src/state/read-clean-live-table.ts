@@ -506,13 +506,12 @@ function readThresholdsInStep(
   const rowEnds: number[] = [];
   const n = text.length;
   for (let pos = 0; pos < n;) {
-    let end = text.indexOf("\n", pos);
-    if (end < 0) end = n;
     if (svc && at && isRowAt(b, pos)) {
+      // a row is read to its end in one pass, without looking for its newline first
       const rs = svc.realServers[rsIndex];
-      const from = rs ? rowAddressEnd(b, pos + 5, end, rs) : -1;
-      const count = from < 0 ? -1 : readRowNumbers(b, from, end, values);
-      if (count <= maxColumn) return undefined;
+      const from = rs ? rowAddressEnd(b, pos + 5, n, rs) : -1;
+      const end = from < 0 ? -1 : readRowNumbers(b, from, n, values);
+      if (end < 0 || rowNumbers.count <= maxColumn) return undefined;
       const upper = values[at[0]!]!, lower = values[at[1]!]!;
       if (sharing && (rs!.upperThreshold !== upper || rs!.lowerThreshold !== lower)) {
         // the expected servers, but other thresholds: the service gets servers of its own
@@ -526,7 +525,10 @@ function readThresholdsInStep(
       }
       rsIndex++;
       rowEnds[svcIndex] = end;
+      pos = end + 1;
     } else {
+      let end = text.indexOf("\n", pos);
+      if (end < 0) end = n;
       const trimmed = text.slice(pos, end).trim();
       const tokens = trimmed === "" ? [] : trimmed.split(/\s+/);
       const columns = headerColumns(tokens);
@@ -544,8 +546,8 @@ function readThresholdsInStep(
         rowStarts[svcIndex] = end + 1;
         rowEnds[svcIndex] = end;
       }
+      pos = end + 1;
     }
-    pos = end + 1;
   }
   if (svcIndex !== services.length - 1 || (svc && rsIndex !== svc.realServers.length)) return undefined;
   if (services.length > 0 && !at) return undefined;
@@ -562,29 +564,35 @@ function copyOfReadServer(rs: IpvsRealServer): IpvsRealServer {
   return copy;
 }
 
+/** How many numbers readRowNumbers read last (one scratch record: it runs for every row). */
+const rowNumbers = { count: 0 };
+
 /**
- * The whitespace-separated decimal numbers from `at` to the end of the line into `out`
- * (reused: a row has a handful); how many there are, or -1 on anything else.
+ * The whitespace-separated decimal numbers from `at` to the end of the line (a newline or
+ * `n`) into `out` (reused: a row has a handful), their count in rowNumbers; the end of the
+ * line, or -1 on anything else.
  */
-function readRowNumbers(b: Uint8Array, at: number, end: number, out: number[]): number {
+function readRowNumbers(b: Uint8Array, at: number, n: number, out: number[]): number {
   let count = 0;
   let i = at;
-  while (i < end) {
-    let c = b[i]!;
+  for (;;) {
+    let c = i < n ? b[i]! : 10;
     if (c === 32 || c === 9) {
       i++;
       continue;
     }
+    if (c === 10) break;
     let value = 0;
     const start = i;
     while (c >= 48 && c <= 57) {
       value = value * 10 + (c - 48);
-      c = ++i < end ? b[i]! : 32;
+      c = ++i < n ? b[i]! : 10;
     }
-    if (i === start || i - start > 10 || (c !== 32 && c !== 9) || count === out.length) return -1;
+    if (i === start || i - start > 10 || (c !== 32 && c !== 9 && c !== 10) || count === out.length) return -1;
     out[count++] = value;
   }
-  return count;
+  rowNumbers.count = count;
+  return i;
 }
 
 /**
@@ -618,10 +626,13 @@ class ListedConnections implements ConnectionMap {
       for (let pos = 0; pos < text.length;) {
         let end = text.indexOf("\n", pos);
         if (end < 0) end = text.length;
-        let addressEnd = pos + 5;
-        while (b[addressEnd] !== 32 && b[addressEnd] !== 9) addressEnd++;
-        readRowNumbers(b, addressEnd, end, values);
-        rows.set(text.slice(pos + 5, addressEnd), { activeConn: values[this.columns[2]!]!, inactConn: values[this.columns[3]!]! });
+        // between the rows there may be lines the lockstep read skipped (blank ones)
+        if (isRowAt(b, pos)) {
+          let addressEnd = pos + 5;
+          while (b[addressEnd] !== 32 && b[addressEnd] !== 9) addressEnd++;
+          readRowNumbers(b, addressEnd, end, values);
+          rows.set(text.slice(pos + 5, addressEnd), { activeConn: values[this.columns[2]!]!, inactConn: values[this.columns[3]!]! });
+        }
         pos = end + 1;
       }
       this.cache.set(i, rows);
