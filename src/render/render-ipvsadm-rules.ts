@@ -7,6 +7,7 @@
 import { formatAddressPort, prefixToNetmask } from "../model/addresses.js";
 import type { Family, IpvsRealServer, IpvsService, IpvsTable, ServiceKey, TunnelOptions } from "../model/model.js";
 import { canonicalFlags } from "../model/normalize.js";
+import { AsciiWriter } from "./ascii-writer.js";
 import {
   compareServiceKeys, isSorted, realServersSorted, serviceSelector, serviceSortKey, sortByKey, sortRealServers,
 } from "../model/service-key.js";
@@ -64,7 +65,7 @@ export function renderRealServerCommand(op: "-a" | "-e", svc: Pick<IpvsService, 
   return realServerCommand(`${op} ${serviceSelector(svc.key)} -r `, rs);
 }
 
-/** A real-server command after its `OP SELECTOR -r ` prefix, computed once per service when rendering a table. */
+/** A real-server command after its `OP SELECTOR -r ` prefix (writeRealServerCommand writes the same). */
 function realServerCommand(prefix: string, rs: IpvsRealServer): string {
   let line = `${prefix}${formatAddressPort(rs.address, rs.port)} ${FORWARDING_SWITCH[rs.forwarding]} -w ${rs.weight}`;
   if (rs.upperThreshold !== 0 || rs.lowerThreshold !== 0) line += ` -x ${rs.upperThreshold} -y ${rs.lowerThreshold}`;
@@ -102,12 +103,44 @@ export function renderIpvsadmRules(table: IpvsTable): string {
   // as it is, any other is sorted as a copy
   const byKey = (a: IpvsService, b: IpvsService) => compareServiceKeys(a.key, b.key);
   const services = isSorted(table.services, byKey) ? table.services : sortByKey([...table.services], (s) => serviceSortKey(s.key));
-  const lines: string[] = [];
-  for (const svc of services) {
-    lines.push(renderServiceLine(svc));
-    const servers = realServersSorted(svc.realServers) ? svc.realServers : sortRealServers([...svc.realServers]);
+  const sorted = services.map((svc) => realServersSorted(svc.realServers) ? svc.realServers : sortRealServers([...svc.realServers]));
+  let lineCount = services.length;
+  for (const servers of sorted) lineCount += servers.length;
+  // the file of a big table is written as bytes (AsciiWriter); its lines are the very ones
+  // the single-command renderers print (test/property/render-ipvsadm-rules.test.ts)
+  const w = new AsciiWriter(lineCount * 64);
+  services.forEach((svc, k) => {
+    w.text(renderServiceLine(svc));
+    w.text("\n");
     const prefix = `-a ${serviceSelector(svc.key)} -r `;
-    for (const rs of servers) lines.push(realServerCommand(prefix, rs));
-  }
+    for (const rs of sorted[k]!) {
+      writeRealServerCommand(w, prefix, rs);
+      w.byte(10);
+    }
+  });
+  if (w.ascii) return w.finish();
+  const lines = services.flatMap((svc, k) => [renderServiceLine(svc), ...sorted[k]!.map((rs) => renderRealServerLine(svc, rs))]);
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+}
+
+const SWITCH_AND_WEIGHT: Record<string, string> = { dr: " -g -w ", tunnel: " -i -w ", nat: " -m -w " };
+
+/** realServerCommand(prefix, rs), written. */
+function writeRealServerCommand(w: AsciiWriter, prefix: string, rs: IpvsRealServer): void {
+  w.text(prefix);
+  const v6 = rs.address.includes(":");
+  if (v6) w.byte(91); // [
+  w.text(rs.address);
+  if (v6) w.byte(93); // ]
+  w.byte(58); // :
+  w.number(rs.port);
+  w.text(SWITCH_AND_WEIGHT[rs.forwarding] ?? ` ${FORWARDING_SWITCH[rs.forwarding]} -w `);
+  w.number(rs.weight);
+  if (rs.upperThreshold !== 0 || rs.lowerThreshold !== 0) {
+    w.text(" -x ");
+    w.number(rs.upperThreshold);
+    w.text(" -y ");
+    w.number(rs.lowerThreshold);
+  }
+  if (rs.forwarding === "tunnel") w.text(` ${tunnelOperands(rs.tunnel).join(" ")}`);
 }
