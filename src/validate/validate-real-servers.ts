@@ -5,6 +5,7 @@
 import type { Issue, IssuePath } from "../issues.js";
 import { addressFamily, formatAddressPort } from "../model/addresses.js";
 import { flagBit, realServerPort, serviceFamily } from "../model/normalize.js";
+import { plainIpv4Value } from "../schema/ip-text.js";
 import type { ForwardingSpec, ParsedSpec, ServiceSpec } from "../schema/spec-schema.js";
 import {
   IssueCollector, describeRealServer, describeService, effectiveForwarding, hasIdentity, safeCanonical, servicePort,
@@ -71,7 +72,7 @@ function serverPath(i: number, j: number, field: string): IssuePath {
   return ["services", i, "pool", "servers", j, field];
 }
 
-function checkServer(s: ServiceSpec, i: number, j: number, vip: string | undefined, out: IssueCollector): void {
+function checkServer(s: ServiceSpec, i: number, j: number, vip: string | undefined, canonical: string, out: IssueCollector): void {
   const rs = s.pool.servers[j]!;
   const fwd = effectiveForwarding(s, rs);
   const svcPort = servicePort(s);
@@ -101,7 +102,7 @@ function checkServer(s: ServiceSpec, i: number, j: number, vip: string | undefin
     );
   }
 
-  if (s.fwmark === undefined && s.address !== undefined && safeCanonical(rs.address) === vip) {
+  if (s.fwmark === undefined && s.address !== undefined && canonical === vip) {
     out.error(
       "real-server-is-vip",
       serverPath(i, j, "address"),
@@ -132,17 +133,23 @@ function checkServer(s: ServiceSpec, i: number, j: number, vip: string | undefin
   }
 }
 
-function checkDuplicates(s: ServiceSpec, i: number, out: IssueCollector): void {
+function checkDuplicates(s: ServiceSpec, i: number, canonical: readonly string[], out: IssueCollector): void {
   const ports = effectivePorts(s);
+  // plain IPv4 servers by a number (address and port), the rest by their text: no key string per server
+  const seenV4 = new Map<number, number>();
   const seen = new Map<string, number>();
   s.pool.servers.forEach((rs, j) => {
-    const key = formatAddressPort(safeCanonical(rs.address), ports[j] ?? 0);
-    const first = seen.get(key);
+    const address = canonical[j]!;
+    const port = ports[j] ?? 0;
+    const v4 = (port & 0xffff) === port ? plainIpv4Value(address) : -1;
+    const first = v4 >= 0 ? seenV4.get(v4 * 65536 + port) : seen.get(formatAddressPort(address, port));
     if (first === undefined) {
-      seen.set(key, j);
+      if (v4 >= 0) seenV4.set(v4 * 65536 + port, j);
+      else seen.set(formatAddressPort(address, port), j);
       return;
     }
-    const forced = rs.port !== undefined && rs.port !== ports[j] ? ` (its port ${rs.port} is forced to ${ports[j] ?? 0} by ${effectiveForwarding(s, rs).method} forwarding)` : "";
+    const key = formatAddressPort(address, port);
+    const forced = rs.port !== undefined && rs.port !== ports[j] ? ` (its port ${rs.port} is forced to ${port} by ${effectiveForwarding(s, rs).method} forwarding)` : "";
     out.error(
       "duplicate-real-server",
       ["services", i, "pool", "servers", j],
@@ -174,8 +181,10 @@ export function validateRealServers(spec: ParsedSpec): Issue[] {
   spec.services.forEach((s, i) => {
     checkTunnelOptions(s.pool.forwarding, ["services", i, "pool", "forwarding"], `the pool of ${describeService(s)}`, out);
     const vip = s.fwmark === undefined && s.address !== undefined ? safeCanonical(s.address) : undefined;
-    s.pool.servers.forEach((_, j) => checkServer(s, i, j, vip, out));
-    checkDuplicates(s, i, out);
+    // each address in canonical form once, for the VIP check and the duplicate check
+    const canonical = s.pool.servers.map((rs) => safeCanonical(rs.address));
+    s.pool.servers.forEach((_, j) => checkServer(s, i, j, vip, canonical[j]!, out));
+    checkDuplicates(s, i, canonical, out);
     checkSorryServer(s, i, out);
   });
   return out.issues;
