@@ -22,10 +22,16 @@ function unsupported(): never {
   throw new Unsupported();
 }
 
-/** Content lines (comments and blank lines removed): indentation and text without it, by index. */
+/**
+ * Content lines (comments and blank lines removed), by index: indentation, and where the
+ * text after it starts and ends (trailing spaces left out) in the whole text. Lines are
+ * read in place: a slice per line cost a string each, and reading a slice is slower.
+ */
 interface Lines {
+  text: string;
   indents: number[];
-  texts: string[];
+  starts: number[];
+  ends: number[];
 }
 
 /** Plain keys that resolve to strings under the core schema. */
@@ -134,13 +140,21 @@ function setKey(map: Record<string, unknown>, key: string, value: unknown): void
 /** Reads one line's inline value (flow collection, quoted or plain scalar) and checks only a comment follows. */
 class InlineReader {
   pos = 0;
+  /** the end of the line's text: nothing at or after it is read */
+  end = 0;
   constructor(private s: string) {}
 
-  /** Reads `s` from `pos` next: one reader serves every line (a spec has hundreds of thousands). */
-  reset(s: string, pos: number): this {
+  /** Reads `s` from `pos` to `end` next: one reader serves every line (a spec has hundreds of thousands). */
+  reset(s: string, pos: number, end: number): this {
     this.s = s;
     this.pos = pos;
+    this.end = end;
     return this;
+  }
+
+  /** The character code at `i`, NaN at and after the line's end. */
+  private code(i: number): number {
+    return i < this.end ? this.s.charCodeAt(i) : NaN;
   }
 
   /** The value that starts at pos and runs to the end of the line (a trailing comment allowed). */
@@ -149,16 +163,16 @@ class InlineReader {
     const end = this.pos;
     this.spaces();
     // only a comment may follow, and it needs a space before its `#`
-    if (this.pos < this.s.length && (this.s[this.pos] !== "#" || this.pos === end)) unsupported();
+    if (this.pos < this.end && (this.s.charCodeAt(this.pos) !== 35 || this.pos === end)) unsupported();
     return value;
   }
 
   private spaces(): void {
-    while (this.s.charCodeAt(this.pos) === 32) this.pos++;
+    while (this.code(this.pos) === 32) this.pos++;
   }
 
   private value(flow: boolean): unknown {
-    const c = this.s.charCodeAt(this.pos);
+    const c = this.code(this.pos);
     if (c === 123) return this.flowMap(); // {
     if (c === 91) return this.flowSeq(); // [
     if (c === 34) return this.doubleQuoted(); // "
@@ -168,7 +182,7 @@ class InlineReader {
 
   private doubleQuoted(): string {
     const end = this.s.indexOf('"', this.pos + 1);
-    if (end < 0) unsupported();
+    if (end < 0 || end >= this.end) unsupported();
     const text = this.s.slice(this.pos + 1, end);
     if (text.includes("\\")) unsupported(); // escapes: the full parser
     this.pos = end + 1;
@@ -180,9 +194,9 @@ class InlineReader {
     let i = this.pos + 1;
     for (;;) {
       const end = this.s.indexOf("'", i);
-      if (end < 0) unsupported();
+      if (end < 0 || end >= this.end) unsupported();
       out += this.s.slice(i, end);
-      if (this.s[end + 1] === "'") {
+      if (this.code(end + 1) === 39) {
         out += "'";
         i = end + 2;
         continue;
@@ -196,20 +210,21 @@ class InlineReader {
   private plain(flow: boolean): string {
     const s = this.s;
     const start = this.pos;
-    const first = s[start];
-    if (first === undefined || INDICATOR_START.has(first)) unsupported();
+    const n = this.end;
+    if (start >= n) unsupported();
+    const first = s[start]!;
+    if (INDICATOR_START.has(first)) unsupported();
     if (first === "-" || first === "?" || first === ":") {
-      const next = s[start + 1];
+      const next = start + 1 < n ? s[start + 1] : undefined;
       if (next === undefined || next === " " || (flow && FLOW_INDICATOR.has(next))) unsupported();
     }
     // char codes and a table: this loop runs over nearly every character of a spec
     let i = start;
     let end = start;
-    const n = s.length;
     while (i < n) {
       const c = s.charCodeAt(i);
       if (c === 32) {
-        if (s.charCodeAt(i + 1) === 35) break; // ` #`: a comment
+        if (i + 1 < n && s.charCodeAt(i + 1) === 35) break; // ` #`: a comment
         i++;
         continue;
       }
@@ -228,25 +243,26 @@ class InlineReader {
 
   /** A key in a flow mapping: plain (string-valued) or quoted, then `:` and a space. */
   private flowKey(): string {
-    const c = this.s.charCodeAt(this.pos);
+    const c = this.code(this.pos);
     let key: string;
     if (c === 34 || c === 39) {
       key = c === 34 ? this.doubleQuoted() : this.singleQuoted();
       this.spaces();
     } else {
       const start = this.pos;
-      // a known key counts only where the key characters end with it
+      // a known key counts only where the key characters end with it (a key has no
+      // spaces or newlines, so a match cannot run past the line's end)
       const known = knownKeyAt(this.s, start, -1);
       if (known !== undefined) {
         key = known;
         this.pos += known.length;
       } else {
-        while (this.pos < this.s.length && isKeyChar(this.s.charCodeAt(this.pos))) this.pos++;
+        while (this.pos < this.end && isKeyChar(this.s.charCodeAt(this.pos))) this.pos++;
         key = this.s.slice(start, this.pos);
         if (!isPlainKey(key)) unsupported();
       }
     }
-    if (this.s.charCodeAt(this.pos) !== 58 || this.s.charCodeAt(this.pos + 1) !== 32) unsupported(); // `: `
+    if (this.code(this.pos) !== 58 || this.code(this.pos + 1) !== 32) unsupported(); // `: `
     this.pos += 2;
     return key;
   }
@@ -255,7 +271,7 @@ class InlineReader {
     const map: Record<string, unknown> = {};
     this.pos++;
     this.spaces();
-    if (this.s.charCodeAt(this.pos) === 125) {
+    if (this.code(this.pos) === 125) {
       this.pos++;
       return map;
     }
@@ -263,15 +279,15 @@ class InlineReader {
     for (;;) {
       const key = this.flowKey();
       this.spaces();
-      const c = this.s.charCodeAt(this.pos);
-      if (c === 44 || c === 125 || this.pos >= this.s.length) unsupported(); // an empty value
+      const c = this.code(this.pos);
+      if (c === 44 || c === 125 || this.pos >= this.end) unsupported(); // an empty value
       setKey(map, key, this.value(true));
       this.spaces();
-      const sep = this.s.charCodeAt(this.pos++);
+      const sep = this.code(this.pos++);
       if (sep === 125) return map;
       if (sep !== 44) unsupported();
       this.spaces();
-      const next = this.s.charCodeAt(this.pos);
+      const next = this.code(this.pos);
       if (next === 125 || next === 44) unsupported(); // a trailing or empty entry
     }
   }
@@ -280,18 +296,18 @@ class InlineReader {
     const seq: unknown[] = [];
     this.pos++;
     this.spaces();
-    if (this.s[this.pos] === "]") {
+    if (this.code(this.pos) === 93) {
       this.pos++;
       return seq;
     }
     for (;;) {
-      const c = this.s[this.pos];
-      if (c === "," || c === "]" || c === undefined) unsupported();
+      const c = this.code(this.pos);
+      if (c === 44 || c === 93 || Number.isNaN(c)) unsupported();
       seq.push(this.value(true));
       this.spaces();
-      const sep = this.s[this.pos++];
-      if (sep === "]") return seq;
-      if (sep !== ",") unsupported(); // includes `[a: b]`, an implicit mapping
+      const sep = this.code(this.pos++);
+      if (sep === 93) return seq;
+      if (sep !== 44) unsupported(); // includes `[a: b]`, an implicit mapping
       this.spaces();
     }
   }
@@ -301,49 +317,58 @@ class InlineReader {
 class BlockReader {
   i = 0;
   private readonly inline = new InlineReader("");
+  private readonly text: string;
   private readonly indents: number[];
-  private readonly texts: string[];
+  private readonly starts: number[];
+  private readonly ends: number[];
   constructor(lines: Lines) {
+    this.text = lines.text;
     this.indents = lines.indents;
-    this.texts = lines.texts;
+    this.starts = lines.starts;
+    this.ends = lines.ends;
+  }
+
+  /** Line `i` is a sequence item: `-` alone or followed by a space. */
+  private isSeqItem(i: number): boolean {
+    const start = this.starts[i]!;
+    return this.text.charCodeAt(start) === 45 && (start + 1 === this.ends[i] || this.text.charCodeAt(start + 1) === 32);
   }
 
   /** The node whose first line is the current one, at exactly `indent`. */
   node(indent: number): unknown {
     if (this.indents[this.i] !== indent) unsupported();
-    const text = this.texts[this.i]!;
-    return isSeqItem(text) ? this.sequence(indent) : this.mapping(indent, text, indent);
+    return this.isSeqItem(this.i) ? this.sequence(indent) : this.mapping(indent, this.starts[this.i]!, this.ends[this.i]!, indent);
   }
 
   /**
-   * A block mapping at `indent`. The first entry's text is given apart because in a
-   * sequence item (`- key: value`) it shares a line with the dash.
+   * A block mapping at `indent`. The first entry's text (from `from` to `to`) is given apart
+   * because in a sequence item (`- key: value`) it shares a line with the dash.
    */
-  private mapping(indent: number, firstText: string, firstColumn: number): Record<string, unknown> {
+  private mapping(indent: number, from: number, to: number, firstColumn: number): Record<string, unknown> {
+    const text = this.text;
     const map: Record<string, unknown> = {};
-    let text = firstText;
     let column = firstColumn;
     for (;;) {
-      const colon = text.indexOf(":");
-      if (colon <= 0) unsupported();
-      const key = knownKeyAt(text, 0, colon) ?? text.slice(0, colon);
+      const colon = text.indexOf(":", from);
+      if (colon <= from || colon >= to) unsupported();
+      const key = knownKeyAt(text, from, colon) ?? text.slice(from, colon);
       if (!isPlainKey(key)) unsupported();
-      const after = text[colon + 1];
-      if (after !== undefined && after !== " ") unsupported();
+      if (colon + 1 < to && text.charCodeAt(colon + 1) !== 32) unsupported();
       let rest = colon + 1;
-      while (text.charCodeAt(rest) === 32) rest++;
+      while (rest < to && text.charCodeAt(rest) === 32) rest++;
       this.i++;
-      if (rest >= text.length || text[rest] === "#") {
-        if (rest < text.length && text[rest - 1] !== " ") unsupported();
+      if (rest >= to || text.charCodeAt(rest) === 35) {
+        if (rest < to && text.charCodeAt(rest - 1) !== 32) unsupported();
         setKey(map, key, this.nestedValue(indent));
       } else {
-        setKey(map, key, this.inline.reset(text, rest).wholeLine());
+        setKey(map, key, this.inline.reset(text, rest, to).wholeLine());
         this.noDeeper(column);
       }
       const nextIndent = this.indents[this.i];
       if (nextIndent === undefined || nextIndent < indent) return map;
-      text = this.texts[this.i]!;
-      if (nextIndent > indent || isSeqItem(text)) unsupported();
+      if (nextIndent > indent || this.isSeqItem(this.i)) unsupported();
+      from = this.starts[this.i]!;
+      to = this.ends[this.i]!;
       column = nextIndent;
     }
   }
@@ -352,35 +377,36 @@ class BlockReader {
   private nestedValue(indent: number): unknown {
     const nextIndent = this.indents[this.i];
     if (nextIndent === undefined || nextIndent < indent) return null;
-    if (nextIndent === indent) return isSeqItem(this.texts[this.i]!) ? this.sequence(indent) : null;
+    if (nextIndent === indent) return this.isSeqItem(this.i) ? this.sequence(indent) : null;
     return this.node(nextIndent);
   }
 
   private sequence(indent: number): unknown[] {
+    const text = this.text;
     const seq: unknown[] = [];
     for (;;) {
-      const text = this.texts[this.i]!;
+      const start = this.starts[this.i]!, end = this.ends[this.i]!;
       const lineIndent = this.indents[this.i]!;
-      let at = 1;
-      while (text.charCodeAt(at) === 32) at++;
-      // the item's content is read in place (no slice) unless it is a compact mapping
-      const first = text.charCodeAt(at);
-      if (at >= text.length || first === 35) {
+      let at = start + 1;
+      while (at < end && text.charCodeAt(at) === 32) at++;
+      const first = at < end ? text.charCodeAt(at) : NaN;
+      if (at >= end || first === 35) {
         this.i++;
         const nextIndent = this.indents[this.i];
         seq.push(nextIndent !== undefined && nextIndent > indent ? this.node(nextIndent) : null);
-      } else if (first === 45 && (at + 1 === text.length || text.charCodeAt(at + 1) === 32)) {
+      } else if (first === 45 && (at + 1 === end || text.charCodeAt(at + 1) === 32)) {
         unsupported(); // `- - a`
-      } else if (startsMappingAt(text, at)) {
-        seq.push(this.mapping(lineIndent + at, text.slice(at), lineIndent + at));
+      } else if (startsMappingAt(text, at, end)) {
+        const column = lineIndent + (at - start);
+        seq.push(this.mapping(column, at, end, column));
       } else {
-        seq.push(this.inline.reset(text, at).wholeLine());
+        seq.push(this.inline.reset(text, at, end).wholeLine());
         this.i++;
         this.noDeeper(indent);
       }
       const nextIndent = this.indents[this.i];
       if (nextIndent === undefined || nextIndent < indent) return seq;
-      if (nextIndent > indent || !isSeqItem(this.texts[this.i]!)) {
+      if (nextIndent > indent || !this.isSeqItem(this.i)) {
         // a mapping key at the sequence's indent ends a `key:\n- item` sequence
         if (nextIndent === indent) return seq;
         unsupported();
@@ -395,40 +421,39 @@ class BlockReader {
   }
 }
 
-function isSeqItem(text: string): boolean {
-  return text[0] === "-" && (text.length === 1 || text[1] === " ");
-}
+const MAPPING_START = /[A-Za-z_$][A-Za-z0-9_$./-]*:/y;
 
-/** `key: ...` or `key:` with a plain key: the start of a compact mapping in a sequence item. */
-function startsMapping(text: string): boolean {
-  return startsMappingAt(text, 0);
-}
-
-const MAPPING_START = /[A-Za-z_$][A-Za-z0-9_$./-]*:(?: |$)/y;
-
-/** startsMapping for the text from `at` on. */
-function startsMappingAt(text: string, at: number): boolean {
+/**
+ * `key: ...` or `key:` with a plain key, from `at` to the line's end `end`: the start of a
+ * compact mapping in a sequence item.
+ */
+function startsMappingAt(text: string, at: number, end: number): boolean {
+  // a flow collection or a quoted scalar cannot start a key: no need to ask the expression
+  const c = text.charCodeAt(at);
+  if (c === 123 || c === 91 || c === 34 || c === 39) return false;
   MAPPING_START.lastIndex = at;
-  return MAPPING_START.test(text);
+  if (!MAPPING_START.test(text)) return false;
+  const after = MAPPING_START.lastIndex;
+  return after <= end && (after === end || text.charCodeAt(after) === 32);
 }
 
 /** Splits the text into content lines; undefined when a line leaves the subset. */
 function contentLines(text: string): Lines | undefined {
-  const lines: Lines = { indents: [], texts: [] };
+  const lines: Lines = { text, indents: [], starts: [], ends: [] };
   let start = 0;
   while (start <= text.length) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
     let indent = start;
     while (text.charCodeAt(indent) === 32) indent++;
-    if (indent < end && text[indent] !== "#") {
+    if (indent < end && text.charCodeAt(indent) !== 35) {
       let stop = end;
       while (stop > indent && text.charCodeAt(stop - 1) === 32) stop--;
-      const body = text.slice(indent, stop);
       // document markers and directives are the full parser's business
-      if (indent === start && (body.startsWith("---") || body.startsWith("...") || body[0] === "%")) return undefined;
+      if (indent === start && (text.startsWith("---", indent) || text.startsWith("...", indent) || text.charCodeAt(indent) === 37)) return undefined;
       lines.indents.push(indent - start);
-      lines.texts.push(body);
+      lines.starts.push(indent);
+      lines.ends.push(stop);
     }
     start = end + 1;
   }
@@ -442,14 +467,15 @@ function contentLines(text: string): Lines | undefined {
 export function readPlainYaml(text: string): { value: unknown } | undefined {
   if (UNUSUAL_CHARACTER.test(text)) return undefined;
   const lines = contentLines(text);
-  if (!lines || lines.texts.length === 0) return undefined;
+  if (!lines || lines.starts.length === 0) return undefined;
   const reader = new BlockReader(lines);
   try {
-    const first = lines.texts[0]!;
     // a lone scalar document is not a spec: leave it to the full parser
-    if (!isSeqItem(first) && !startsMapping(first)) return undefined;
+    const start = lines.starts[0]!, end = lines.ends[0]!;
+    const firstIsItem = text.charCodeAt(start) === 45 && (start + 1 === end || text.charCodeAt(start + 1) === 32);
+    if (!firstIsItem && !startsMappingAt(text, start, end)) return undefined;
     const value = reader.node(lines.indents[0]!);
-    if (reader.i !== lines.texts.length) return undefined;
+    if (reader.i !== lines.starts.length) return undefined;
     return { value };
   } catch (e) {
     if (e instanceof Unsupported) return undefined;
