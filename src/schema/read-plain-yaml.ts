@@ -177,7 +177,41 @@ class InlineReader {
     if (c === 91) return this.flowSeq(); // [
     if (c === 34) return this.doubleQuoted(); // "
     if (c === 39) return this.singleQuoted(); // '
+    // a short run of decimal digits (weights, ports) is the integer resolvePlain would
+    // give, read without slicing it out first
+    if (c >= 48 && c <= 57) {
+      const n = this.shortInteger(flow);
+      if (n >= 0) return n;
+    }
     return resolvePlain(this.plain(flow));
+  }
+
+  /**
+   * The decimal integer of at most 15 digits at pos, when the plain scalar there is just
+   * that (what resolvePlain makes of it: parseInt); -1, with pos unmoved, for anything else.
+   */
+  private shortInteger(flow: boolean): number {
+    const s = this.s, start = this.pos, n = this.end;
+    let i = start, value = 0;
+    while (i < n && i - start < 16) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      value = value * 10 + (c - 48);
+      i++;
+    }
+    if (i - start > 15) return -1;
+    // the scalar ends here: at the line's end, or before spaces, or (in a flow) before `,]}`
+    const c = i < n ? s.charCodeAt(i) : NaN;
+    if (!(Number.isNaN(c) || c === 32 || (flow && (c === 44 || c === 93 || c === 125)))) return -1;
+    if (c === 32) {
+      // spaces then more of the same scalar (`1 2`) or `: `: the general way decides
+      let j = i;
+      while (j < n && s.charCodeAt(j) === 32) j++;
+      const d = j < n ? s.charCodeAt(j) : NaN;
+      if (!(Number.isNaN(d) || d === 35 || (flow && (d === 44 || d === 93 || d === 125)))) return -1;
+    }
+    this.pos = i;
+    return value;
   }
 
   private doubleQuoted(): string {
