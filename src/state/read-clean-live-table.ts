@@ -56,8 +56,8 @@ export function readCleanLiveTable(save: string, listing: string, expected?: Exp
   if (!saveBytes || !listingBytes) return undefined;
   const read = readCleanSave(save, saveBytes, expected ? expectedServers(expected.table) : undefined, expected?.rules === undefined ? undefined : new RuleBlocks(expected.rules));
   if (!read) return undefined;
-  const { services, ids, shared } = read;
-  const connections = readThresholdsInStep(listing, listingBytes, services, ids, shared);
+  const { services, ids, shared, partly } = read;
+  const connections = readThresholdsInStep(listing, listingBytes, services, ids, shared, partly);
   if (!connections) return undefined;
   sortServiceList(services);
   for (const s of services) {
@@ -175,11 +175,14 @@ function forwardingAt(b: Uint8Array, i: number): IpvsRealServer["forwarding"] | 
   return f === 109 ? "nat" : f === 103 ? "dr" : f === 105 ? "tunnel" : undefined;
 }
 
-/** What readCleanSave read: services in dump order, their key strings, and which servers arrays are shared. */
+/** What readCleanSave read: services in dump order, their key strings, and which servers arrays share what. */
 interface SaveRead {
   services: IpvsService[];
   ids: string[];
+  /** arrays that are expected arrays themselves */
   shared: Set<IpvsRealServer[]>;
+  /** arrays of the reader's own that hold expected servers */
+  partly: Set<IpvsRealServer[]>;
 }
 
 /**
@@ -188,10 +191,12 @@ interface SaveRead {
  * the general reader, and must be a service or a real server of the service before it.
  *
  * With `expectedOf`, a service whose lines are its block in `blocks` (compile's rules)
- * takes the expected servers at once. Otherwise its server lines are first only compared
- * with the expected servers, in order. If all of them match and nothing else comes between the
- * service's line and the next one, the service takes the expected array; at the first
- * difference the reader goes back to the service's first server line and reads them.
+ * takes the expected servers at once. Otherwise its server lines are compared with the
+ * expected servers in order: a line that reads as the next expected server (or the one
+ * after, when the dump lacks one) gives that very server, any other plain line is read. A
+ * service whose lines all matched takes the expected array; one with differences gets an
+ * array of its own holding the expected servers it matched. At a line neither way knows
+ * the reader goes back to the service's first server line and reads them the plain way.
  */
 function readCleanSave(
   text: string,
@@ -202,12 +207,15 @@ function readCleanSave(
   const services: IpvsService[] = [];
   const ids: string[] = [];
   const shared = new Set<IpvsRealServer[]>();
+  const partly = new Set<IpvsRealServer[]>();
   const seen = new Set<string>();
   let current: IpvsService | undefined;
   let prefix: Uint8Array = Buffer.alloc(0);
-  // while comparing: the expected servers, how many lines matched, where the first one starts
+  // while comparing: the expected servers, how many of them the lines matched, the service's
+  // own list once a line differs (expected servers and read ones), where the first line starts
   let expectedRs: IpvsRealServer[] | undefined;
   let matched = 0;
+  let partial: IpvsRealServer[] | undefined;
   let serversAt = 0;
   const n = text.length;
   for (let pos = 0; ;) {
@@ -215,22 +223,46 @@ function readCleanSave(
       let end = pos < n ? text.indexOf("\n", pos) : n;
       if (end < 0) end = n;
       if (pos < n && bytesAt(b, pos, prefix)) {
+        const at = pos + prefix.length;
         const rs = expectedRs[matched];
-        if (rs && serverLineIs(b, pos + prefix.length, end, current!, rs)) {
+        if (rs && serverLineIs(b, at, end, current!, rs)) {
+          partial?.push(rs);
           matched++;
           pos = end + 1;
           continue;
         }
-      } else if ((pos >= n || text.startsWith("-A ", pos)) && matched === expectedRs.length) {
-        // the service's lines end here, and they listed exactly the expected servers
-        current!.realServers = expectedRs;
-        shared.add(expectedRs);
-        expectedRs = undefined;
+        // a server the dump does not have, then the next expected one
+        const next = expectedRs[matched + 1];
+        if (next && serverLineIs(b, at, end, current!, next)) {
+          (partial ??= expectedRs.slice(0, matched)).push(next);
+          matched += 2;
+          pos = end + 1;
+          continue;
+        }
+        // a server of its own: another weight, or one the spec does not have
+        const read = readPlainServer(text, b, at, end, current!);
+        if (read) {
+          (partial ??= expectedRs.slice(0, matched)).push(read);
+          if (rs && read.address === rs.address && read.port === rs.port) matched++;
+          pos = end + 1;
+          continue;
+        }
+      } else if (pos >= n || text.startsWith("-A ", pos)) {
+        // the service's lines end here: exactly the expected servers, or some of them
+        if (!partial && matched === expectedRs.length) {
+          current!.realServers = expectedRs;
+          shared.add(expectedRs);
+        } else {
+          const own = partial ?? expectedRs.slice(0, matched);
+          current!.realServers = own;
+          partly.add(own);
+        }
+        expectedRs = partial = undefined;
         if (pos >= n) break;
         continue;
       }
-      // the dump says something else: read this service's lines the plain way
-      expectedRs = undefined;
+      // anything else: read this service's lines the plain way
+      expectedRs = partial = undefined;
       pos = serversAt;
       continue;
     }
@@ -271,7 +303,7 @@ function readCleanSave(
     }
     pos = end + 1;
   }
-  return { services, ids, shared };
+  return { services, ids, shared, partly };
 }
 
 /**
@@ -485,8 +517,8 @@ function isRowAt(b: Uint8Array, pos: number): boolean {
  * Walks `--thresholds` in step with `services` (dump order), setting each server's
  * thresholds; the connection counts stay in the text until asked for. Undefined when the
  * listing does not match the services one for one or its columns are not the expected ones.
- * A shared servers array (readCleanSave) is only compared, and copied if the listing gives
- * it other thresholds.
+ * Expected servers (readCleanSave) are only compared, and copied where the listing gives
+ * them other thresholds.
  */
 function readThresholdsInStep(
   text: string,
@@ -494,12 +526,14 @@ function readThresholdsInStep(
   services: readonly IpvsService[],
   ids: readonly string[],
   shared: ReadonlySet<IpvsRealServer[]>,
+  partly: ReadonlySet<IpvsRealServer[]>,
 ): ConnectionMap | undefined {
   let at: number[] | undefined;
   let svcIndex = -1;
   let rsIndex = 0;
   let svc: IpvsService | undefined;
-  let sharing = false;
+  // the current service's servers: the expected array itself, an array holding expected servers, or its own
+  let sharing: "whole" | "partly" | "own" = "own";
   const values: number[] = new Array<number>(16).fill(0);
   let maxColumn = 0;
   const rowStarts: number[] = [];
@@ -513,12 +547,14 @@ function readThresholdsInStep(
       const end = from < 0 ? -1 : readRowNumbers(b, from, n, values);
       if (end < 0 || rowNumbers.count <= maxColumn) return undefined;
       const upper = values[at[0]!]!, lower = values[at[1]!]!;
-      if (sharing && (rs!.upperThreshold !== upper || rs!.lowerThreshold !== lower)) {
-        // the expected servers, but other thresholds: the service gets servers of its own
-        svc.realServers = svc.realServers.map(copyOfReadServer);
-        sharing = false;
-      }
-      if (!sharing) {
+      if (rs!.upperThreshold !== upper || rs!.lowerThreshold !== lower) {
+        // other thresholds than an expected server's: the service gets one of its own
+        if (sharing === "whole") {
+          svc.realServers = svc.realServers.map(copyOfReadServer);
+          sharing = "own";
+        } else if (sharing === "partly") {
+          svc.realServers[rsIndex] = copyOfReadServer(rs!);
+        }
         const own = svc.realServers[rsIndex]!;
         own.upperThreshold = upper;
         own.lowerThreshold = lower;
@@ -541,7 +577,7 @@ function readThresholdsInStep(
         if (svc && rsIndex !== svc.realServers.length) return undefined;
         svc = services[++svcIndex];
         if (!svc || !at || !listsService(tokens, svc.key)) return undefined;
-        sharing = shared.has(svc.realServers);
+        sharing = shared.has(svc.realServers) ? "whole" : partly.has(svc.realServers) ? "partly" : "own";
         rsIndex = 0;
         rowStarts[svcIndex] = end + 1;
         rowEnds[svcIndex] = end;
@@ -554,7 +590,7 @@ function readThresholdsInStep(
   return new ListedConnections(text, ids, rowStarts, rowEnds, at ?? []);
 }
 
-/** A server serverLineIs matched, as readPlainServer would have read it. */
+/** A server as readPlainServer would have read it (one serverLineIs matched, or one it read). */
 function copyOfReadServer(rs: IpvsRealServer): IpvsRealServer {
   const copy: IpvsRealServer = {
     address: rs.address, port: rs.port, forwarding: rs.forwarding, weight: rs.weight,

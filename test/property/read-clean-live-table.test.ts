@@ -269,5 +269,12 @@ test("with an expected table: the same answer, the expected table untouched, its
       if (sortedListing && (!withThresholds || withRules) && changes.length === 0 && damages.length === 0) {
         assert.equal(sharedCount, table.services.filter(sharable).length);
       }
+      // only weights changed: a changed pool still holds every other expected server itself
+      if (sortedListing && !withThresholds && damages.length === 0 && changes.every((c) => c.how === "weight")) {
+        const expectedServers = new Set(expected.services.flatMap((s) => s.realServers));
+        const sharedServers = hinted.table.services.reduce((n, s) => n + s.realServers.filter((rs) => expectedServers.has(rs)).length, 0);
+        const sharableServers = table.services.filter(sharable).reduce((n, s) => n + s.realServers.length, 0);
+        assert.ok(sharedServers >= sharableServers - changes.length, `${sharedServers} of ${sharableServers} servers shared`);
+      }
     }), { seed: FC_SEED, numRuns: 1500 });
 });
