@@ -133,8 +133,25 @@ function checkServer(s: ServiceSpec, i: number, j: number, vip: string | undefin
   }
 }
 
+/** Plain IPv4 servers in strictly ascending order (address, then port): none can appear twice. */
+function strictlyAscendingIpv4(canonical: readonly string[], ports: readonly number[]): boolean {
+  let previous = -1;
+  for (let j = 0; j < canonical.length; j++) {
+    const v4 = plainIpv4Value(canonical[j]!);
+    const port = ports[j] ?? 0;
+    if (v4 < 0 || (port & 0xffff) !== port) return false;
+    // address and port as one number below 2^48: exact in a double
+    const key = v4 * 65536 + port;
+    if (key <= previous) return false;
+    previous = key;
+  }
+  return true;
+}
+
 function checkDuplicates(s: ServiceSpec, i: number, canonical: readonly string[], out: IssueCollector): void {
   const ports = effectivePorts(s);
+  // the usual pool, listed in order, needs no map
+  if (strictlyAscendingIpv4(canonical, ports)) return;
   // plain IPv4 servers by a number (address and port), the rest by their text: no key string per server
   const seenV4 = new Map<number, number>();
   const seen = new Map<string, number>();

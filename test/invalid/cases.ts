@@ -159,6 +159,13 @@ export const CASES: InvalidCase[] = [
     message: "real server 203.0.113.10:8080 appears twice",
   },
   {
+    // in ascending order otherwise: the check that skips ordered pools must still see it
+    name: "duplicate real server right after itself",
+    mutate: (s) => { svc(s, 1).pool.servers.splice(1, 0, { address: "203.0.113.20" }); },
+    stage: "validate", code: "duplicate-real-server", path: "services[1].pool.servers[1]",
+    message: "real server 203.0.113.20:53 appears twice",
+  },
+  {
     name: "duplicate real server, IPv6 written differently",
     mutate: (s) => { svc(s, 2).pool.servers.push({ address: "2001:DB8:1:0::10" }); },
     stage: "validate", code: "duplicate-real-server", path: "services[2].pool.servers[2]",
