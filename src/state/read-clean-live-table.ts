@@ -14,9 +14,15 @@
  *
  * Given the table the caller expects (the desired one, when planning), it also compares as
  * it reads: a service whose servers the dump lists exactly as expected gets the expected
- * servers array itself, so a big table that barely changed costs no object per unchanged
- * server here, and the planner sees at a glance (`===`) that there is nothing to do. The
+ * servers array itself (with compile's rules text, after one string comparison of the
+ * whole service), and a service with a few differences an array of its own that holds the
+ * expected server objects it matched. A big table that barely changed costs no object per
+ * unchanged server here, and the planner sees at a glance (`===`) what is unchanged. The
  * answer equals the one without an expectation; the expected table is never written to.
+ *
+ * It reads an ASCII copy of each section as bytes (ipvsadm prints nothing else; reading a
+ * sliced string by character is about twice as slow); anything beyond ASCII goes the
+ * general way.
  */
 import { Buffer } from "node:buffer";
 import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey } from "../model/model.js";
@@ -48,8 +54,9 @@ export interface ExpectedTable {
 
 /**
  * Reads a clean `-S -n` + `--thresholds` pair; undefined when it is not one (see the file
- * comment). Services whose servers the dump lists exactly as `expected` has them share
- * `expected`'s arrays, which must then stay unchanged (the model is read-only data).
+ * comment). Services whose servers the dump lists as `expected` has them share
+ * `expected`'s arrays or server objects, which must then stay unchanged (the model is
+ * read-only data).
  */
 export function readCleanLiveTable(save: string, listing: string, expected?: ExpectedTable): CleanLiveTable | undefined {
   const saveBytes = asciiBytes(save), listingBytes = asciiBytes(listing);
