@@ -39,7 +39,7 @@ export interface DesiredDirector {
  */
 function expectedRulesOf(desired: DesiredDirector, services: IpvsService[]): string {
   if (desired.ipvsadmRules !== undefined) {
-    const blocks = new RuleBlocks(desired.ipvsadmRules);
+    const blocks = RuleBlocks.of(desired.ipvsadmRules);
     const texts: string[] = [];
     for (const s of services) {
       const text = blocks.blockOf(serviceSelector(s.key));

@@ -9,6 +9,15 @@
  * the selector on the `-A` line.
  */
 export class RuleBlocks {
+  /** The blocks of the last text asked for: reading a director's state and planning it both need them. */
+  private static last: RuleBlocks | undefined;
+
+  /** The blocks of `rules`, found once for a text used twice in a row. */
+  static of(rules: string): RuleBlocks {
+    if (RuleBlocks.last?.rules !== rules) RuleBlocks.last = new RuleBlocks(rules);
+    return RuleBlocks.last;
+  }
+
   private readonly index = new Map<string, number>();
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];

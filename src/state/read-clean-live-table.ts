@@ -61,7 +61,7 @@ export interface ExpectedTable {
 export function readCleanLiveTable(save: string, listing: string, expected?: ExpectedTable): CleanLiveTable | undefined {
   const saveBytes = asciiBytes(save), listingBytes = asciiBytes(listing);
   if (!saveBytes || !listingBytes) return undefined;
-  const read = readCleanSave(save, saveBytes, expected ? expectedServers(expected.table) : undefined, expected?.rules === undefined ? undefined : new RuleBlocks(expected.rules));
+  const read = readCleanSave(save, saveBytes, expected ? expectedServers(expected.table) : undefined, expected?.rules === undefined ? undefined : RuleBlocks.of(expected.rules));
   if (!read) return undefined;
   const { services, ids, shared, partly } = read;
   const connections = readThresholdsInStep(listing, listingBytes, services, ids, shared, partly);
