@@ -108,8 +108,16 @@ export function realServersSorted(servers: readonly RealServerAddress[]): boolea
   return true;
 }
 
+/** Two equal neighbours (address and port) in a server list: in a sorted one, a server listed twice. */
+export function hasDuplicateNeighbours(servers: readonly RealServerAddress[]): boolean {
+  for (let i = 1; i < servers.length; i++) {
+    if (servers[i]!.port === servers[i - 1]!.port && servers[i]!.address === servers[i - 1]!.address) return true;
+  }
+  return false;
+}
+
 /** The numeric order of two IPv6 addresses given as eight 16-bit groups. */
-export function compareIpv6Groups(a: readonly number[], b: readonly number[]): number {
+function compareIpv6Groups(a: readonly number[], b: readonly number[]): number {
   for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
 }

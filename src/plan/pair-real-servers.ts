@@ -6,7 +6,7 @@
  * lists (test/property/pair-real-servers.test.ts).
  */
 import type { IpvsRealServer } from "../model/model.js";
-import { compareRealServers, realServerKeyString, realServersSorted } from "../model/service-key.js";
+import { compareRealServers, hasDuplicateNeighbours, realServerKeyString, realServersSorted } from "../model/service-key.js";
 
 /** How two server lists line up: visit `want[k]` with `live[k]` for each k, then the `gone` ones. */
 export interface ServerPairing {
@@ -25,10 +25,7 @@ export function pairRealServers(live: readonly IpvsRealServer[], want: readonly 
 
 /** Each server once, in compareRealServers order. */
 function strictlyAscending(servers: readonly IpvsRealServer[]): boolean {
-  for (let i = 1; i < servers.length; i++) {
-    if (servers[i]!.port === servers[i - 1]!.port && servers[i]!.address === servers[i - 1]!.address) return false;
-  }
-  return realServersSorted(servers);
+  return !hasDuplicateNeighbours(servers) && realServersSorted(servers);
 }
 
 /** The merge walk of two strictly ascending lists; undefined when they are not (or when two texts name one address). */

@@ -7,7 +7,27 @@
  */
 import { Buffer } from "node:buffer";
 
-export class AsciiWriter {
+/** Where a renderer writes its text: an AsciiWriter for a big file, a StringSink for one line. */
+export interface TextSink {
+  text(s: string): void;
+  /** a number as String(n) prints it */
+  number(n: number): void;
+}
+
+/** A TextSink that builds one string (a single command line). */
+export class StringSink implements TextSink {
+  value = "";
+
+  text(s: string): void {
+    this.value += s;
+  }
+
+  number(n: number): void {
+    this.value += String(n);
+  }
+}
+
+export class AsciiWriter implements TextSink {
   private buf: Buffer;
   private at = 0;
   /** every character code written, or-ed: above 127 means a character this writer cannot hold */
@@ -42,11 +62,6 @@ export class AsciiWriter {
     }
     this.at = at;
     this.codes = codes;
-  }
-
-  /** One ASCII character by its code (a newline, a bracket). */
-  byte(code: number): void {
-    this.room(1)[this.at++] = code;
   }
 
   /** A number as String(n) prints it; non-negative integers without making that string. */

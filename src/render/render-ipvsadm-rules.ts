@@ -7,7 +7,7 @@
 import { formatAddressPort, prefixToNetmask } from "../model/addresses.js";
 import type { Family, IpvsRealServer, IpvsService, IpvsTable, ServiceKey, TunnelOptions } from "../model/model.js";
 import { canonicalFlags } from "../model/normalize.js";
-import { AsciiWriter } from "./ascii-writer.js";
+import { AsciiWriter, StringSink, type TextSink } from "./ascii-writer.js";
 import {
   compareServiceKeys, isSorted, realServersSorted, serviceSelector, serviceSortKey, sortByKey, sortRealServers,
 } from "../model/service-key.js";
@@ -65,12 +65,11 @@ export function renderRealServerCommand(op: "-a" | "-e", svc: Pick<IpvsService, 
   return realServerCommand(`${op} ${serviceSelector(svc.key)} -r `, rs);
 }
 
-/** A real-server command after its `OP SELECTOR -r ` prefix (writeRealServerCommand writes the same). */
+/** A real-server command after its `OP SELECTOR -r ` prefix, as one string. */
 function realServerCommand(prefix: string, rs: IpvsRealServer): string {
-  let line = `${prefix}${formatAddressPort(rs.address, rs.port)} ${FORWARDING_SWITCH[rs.forwarding]} -w ${rs.weight}`;
-  if (rs.upperThreshold !== 0 || rs.lowerThreshold !== 0) line += ` -x ${rs.upperThreshold} -y ${rs.lowerThreshold}`;
-  if (rs.forwarding === "tunnel") line += ` ${tunnelOperands(rs.tunnel).join(" ")}`;
-  return line;
+  const line = new StringSink();
+  writeRealServerCommand(line, prefix, rs);
+  return line.value;
 }
 
 /** The `-A` line of a service as it appears in the rule file. */
@@ -115,7 +114,7 @@ export function renderIpvsadmRules(table: IpvsTable): string {
     const prefix = `-a ${serviceSelector(svc.key)} -r `;
     for (const rs of sorted[k]!) {
       writeRealServerCommand(w, prefix, rs);
-      w.byte(10);
+      w.text("\n");
     }
   });
   if (w.ascii) return w.finish();
@@ -123,16 +122,21 @@ export function renderIpvsadmRules(table: IpvsTable): string {
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
-const SWITCH_AND_WEIGHT: Record<string, string> = { dr: " -g -w ", tunnel: " -i -w ", nat: " -m -w " };
+/** ` -m -w ` and the others: one string per method, not one per line */
+const SWITCH_AND_WEIGHT: Record<string, string> = Object.fromEntries(
+  Object.entries(FORWARDING_SWITCH).map(([method, flag]) => [method, ` ${flag} -w `]),
+);
 
-/** realServerCommand(prefix, rs), written. */
-function writeRealServerCommand(w: AsciiWriter, prefix: string, rs: IpvsRealServer): void {
+/**
+ * The one definition of a real-server command line (`ADDRESS:PORT -m|-g|-i -w W[ -x U -y L][
+ * tunnel options]` after `prefix`), for the rule file and for single commands alike.
+ */
+function writeRealServerCommand(w: TextSink, prefix: string, rs: IpvsRealServer): void {
   w.text(prefix);
   const v6 = rs.address.includes(":");
-  if (v6) w.byte(91); // [
+  if (v6) w.text("[");
   w.text(rs.address);
-  if (v6) w.byte(93); // ]
-  w.byte(58); // :
+  w.text(v6 ? "]:" : ":");
   w.number(rs.port);
   w.text(SWITCH_AND_WEIGHT[rs.forwarding] ?? ` ${FORWARDING_SWITCH[rs.forwarding]} -w `);
   w.number(rs.weight);

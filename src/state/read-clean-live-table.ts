@@ -26,7 +26,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { IpvsRealServer, IpvsService, IpvsTable, SchedulerName, ServiceKey } from "../model/model.js";
-import { compareIpv6Groups, serviceKeyString, serviceSelector, sortRealServers, sortServiceList } from "../model/service-key.js";
+import { hasDuplicateNeighbours, realServersSorted, serviceKeyString, serviceSelector, sortRealServers, sortServiceList } from "../model/service-key.js";
 import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../schema/ip-text.js";
 import { SCHEDULERS } from "../schema/spec-schema.js";
 import { RuleBlocks } from "../render/rule-blocks.js";
@@ -97,13 +97,10 @@ function expectedServers(expected: IpvsTable): (id: string, family: IpvsService[
  * port (the kernel forces it), tunnels plain ipip, thresholds the reader accepts.
  */
 function readableAsIs(svc: IpvsService): boolean {
-  // one pass, each address read once: this runs over every server of every expected service
   const servers = svc.realServers;
   const forcedPort = svc.key.kind === "addr" ? svc.key.port : -1;
   const v4 = svc.family === "inet";
-  let prevValue = -1, prevGroups: number[] | undefined, prevPort = 0;
-  for (let k = 0; k < servers.length; k++) {
-    const rs = servers[k]!;
+  for (const rs of servers) {
     const port = rs.port, weight = rs.weight, upper = rs.upperThreshold, lower = rs.lowerThreshold;
     // integers in range: x >>> 0 === x holds for the integers 0..2^32-1 only
     if ((port & 0xffff) !== port || weight >>> 0 !== weight || weight > INT_MAX) return false;
@@ -116,20 +113,15 @@ function readableAsIs(svc: IpvsService): boolean {
       return false;
     }
     if (forwarding !== "nat" && forcedPort >= 0 && port !== forcedPort) return false;
-    if (v4) {
-      const v = plainIpv4Value(rs.address);
-      if (v < 0 || v < prevValue || (v === prevValue && port < prevPort)) return false;
-      prevValue = v;
-    } else {
-      const groups = plainIpv6Groups(rs.address);
-      if (!groups || formatIpv6Groups(groups) !== rs.address) return false;
-      const d = prevGroups ? compareIpv6Groups(prevGroups, groups) : -1;
-      if (d > 0 || (d === 0 && port < prevPort)) return false;
-      prevGroups = groups;
-    }
-    prevPort = port;
+    if (v4 ? plainIpv4Value(rs.address) < 0 : !isPlainIpv6Text(rs.address)) return false;
   }
-  return true;
+  return realServersSorted(servers);
+}
+
+/** IPv6 text exactly as formatIpv6Groups prints it: the form the reader keeps. */
+function isPlainIpv6Text(address: string): boolean {
+  const groups = plainIpv6Groups(address);
+  return groups !== undefined && formatIpv6Groups(groups) === address;
 }
 
 /** The text as bytes at the same positions when it is all ASCII, as ipvsadm prints it; else undefined. */
@@ -366,28 +358,14 @@ function readAddressPort(text: string, b: Uint8Array, at: number, end: number): 
     scanned.family = "inet6";
     i = close + 2;
   } else {
-    // plainIpv4Value's rule on the bytes up to the colon: four parts 0..255, no leading zeros
-    let parts = 0, part = 0, digits = 0;
-    for (i = at; i < end; i++) {
-      const c = b[i]!;
-      if (c >= 48 && c <= 57) {
-        if (digits > 0 && part === 0) return -1;
-        part = part * 10 + (c - 48);
-        if (part > 255) return -1;
-        digits++;
-      } else if (c === 46) {
-        if (digits === 0 || parts === 3) return -1;
-        parts++;
-        part = 0;
-        digits = 0;
-      } else {
-        break;
-      }
-    }
-    if (i >= end || b[i] !== 58 || digits === 0 || parts !== 3) return -1;
-    scanned.address = text.slice(at, i);
+    // a dotted quad as ipaddr.js prints it (plainIpv4Value's rule), then its port
+    const colon = text.indexOf(":", at);
+    if (colon < 0 || colon >= end) return -1;
+    const address = text.slice(at, colon);
+    if (plainIpv4Value(address) < 0) return -1;
+    scanned.address = address;
     scanned.family = "inet";
-    i++;
+    i = colon + 1;
   }
   const portEnd = digitsEnd(b, i, end);
   const port = digitsAt(b, i, portEnd);
@@ -682,12 +660,4 @@ class ListedConnections implements ConnectionMap {
     }
     return rows;
   }
-}
-
-/** Two equal neighbours in a sorted server list: the same server twice, which the general reader reports. */
-function hasDuplicateNeighbours(servers: readonly IpvsRealServer[]): boolean {
-  for (let i = 1; i < servers.length; i++) {
-    if (servers[i]!.port === servers[i - 1]!.port && servers[i]!.address === servers[i - 1]!.address) return true;
-  }
-  return false;
 }
