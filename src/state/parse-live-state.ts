@@ -13,8 +13,8 @@ export interface ParseLiveStateOptions {
    * The table the caller expects to find (the desired one, when planning), with its rules
    * text when there is one. Only a hint to read faster: the answer is the same, but a
    * service listed exactly as expected gets the expected service's `realServers` array
-   * itself, which both sides then treat as read-only. The planner sees such a service
-   * unchanged at a glance.
+   * itself, and one with differences the expected server objects it matched; both sides
+   * then treat them as read-only. The planner sees what is unchanged at a glance.
    */
   expected?: ExpectedTable;
 }
