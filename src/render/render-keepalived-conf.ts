@@ -357,7 +357,7 @@ function renderCheck(c: HealthCheckSpec, w: KeepalivedWriter): void {
     case "dns":
       w.block(["DNS_CHECK"], () => {
         renderCommonCheckKeys(c, w);
-        w.line("type", c.queryType);
+        w.line("type", c.queryType ?? "A");
         w.line("name", c.name);
       });
       return;

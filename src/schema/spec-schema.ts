@@ -5,8 +5,7 @@
  * live in ../validate.
  */
 import { z } from "zod";
-import ipaddr from "ipaddr.js";
-import { plainIpv4Value, plainIpv6Groups } from "./ip-text.js";
+import { isIpAddress, isIpAddressOrHostname, isIpPrefix, type SpecFormat } from "./spec-formats.js";
 import {
   COMMAND_ARG, COMMAND_PROGRAM, HEX, HOST_KEY, HOSTNAME, INTERFACE, KERNEL_VERSION, NAME, PATH,
   URL_PATH, type Grammar,
@@ -16,17 +15,7 @@ function pattern(g: Grammar) {
   return z.string().regex(g.pattern, { message: `must be ${g.describe}` });
 }
 
-/** True for a canonical-parsable IPv4 (four decimal parts) or IPv6 address. */
-export function isIpAddress(value: string): boolean {
-  // the common case without ipaddr.js's regular expressions: the same four-decimal-part test
-  if (plainIpv4Value(value) >= 0) return true;
-  // without a colon only the IPv4 form can match; with one, asking ipaddr.js about IPv4
-  // first costs a thrown exception per address
-  if (!value.includes(":")) return ipaddr.IPv4.isValidFourPartDecimal(value);
-  if (plainIpv6Groups(value) !== undefined) return true;
-  if (!ipaddr.IPv6.isValid(value)) return false;
-  return !value.includes("%"); // zone ids never reach the kernel tables
-}
+export { isIpAddress } from "./spec-formats.js";
 
 const int = () => z.number().int();
 const range = (min: number, max: number, what: string) =>
@@ -42,22 +31,13 @@ export const Hostname = pattern(HOSTNAME);
 export const IpAddress = z
   .string()
   .refine(isIpAddress, { message: "must be an IPv4 address (a.b.c.d) or an IPv6 address", params: { code: "invalid-address" } })
-  .meta({ description: "IPv4 (dotted quad) or IPv6 address" });
+  .meta({ description: "IPv4 (dotted quad) or IPv6 address", format: "ipvs-address" satisfies SpecFormat });
 
 /** An address with an optional prefix length, e.g. `203.0.113.10/32` or `2001:db8::10/64`. */
 export const IpPrefix = z
   .string()
-  .refine(
-    (v) => {
-      const [addr, len, extra] = v.split("/");
-      if (extra !== undefined || addr === undefined || !isIpAddress(addr)) return false;
-      if (len === undefined) return true;
-      if (!/^\d{1,3}$/.test(len)) return false;
-      return Number(len) <= (addr.includes(":") ? 128 : 32);
-    },
-    { message: "must be an address with an optional /prefix length", params: { code: "invalid-address" } },
-  )
-  .meta({ description: "address[/prefix], e.g. 203.0.113.10/32" });
+  .refine(isIpPrefix, { message: "must be an address with an optional /prefix length", params: { code: "invalid-address" } })
+  .meta({ description: "address[/prefix], e.g. 203.0.113.10/32", format: "ipvs-prefix" satisfies SpecFormat });
 
 export const Port = range(0, 65535, "port");
 export const Weight = range(0, 2147483647, "weight");
@@ -74,7 +54,8 @@ export const Command = z
       ctx.addIssue({ code: "custom", path: [0], message: `must be ${COMMAND_PROGRAM.describe}`, params: { code: "invalid-command" } });
     }
   })
-  .meta({ description: "argv: the absolute program path, then its arguments" });
+  // the program check in JSON Schema terms (its characters are all COMMAND_ARG characters)
+  .meta({ description: "argv: the absolute program path, then its arguments", prefixItems: [{ type: "string", pattern: COMMAND_PROGRAM.pattern.source }] });
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
 export const FAMILIES = ["inet", "inet6"] as const;
@@ -142,7 +123,8 @@ export const HealthCheck = z
     z.strictObject({
       type: z.literal("dns"),
       ...checkCommon,
-      queryType: z.enum(["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"]).default("A"),
+      // no schema default: JSON Schema validators do not fill defaults inside oneOf; render writes A
+      queryType: z.enum(["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"]).optional().meta({ description: "default A" }),
       name: Hostname,
     }),
     z.strictObject({
@@ -229,9 +211,9 @@ export const Service = z
   .meta({ id: "Service" });
 
 export const SshEndpoint = z.strictObject({
-  host: z.string().refine((v) => isIpAddress(v) || HOSTNAME.pattern.test(v), {
+  host: z.string().refine(isIpAddressOrHostname, {
     message: "must be an IP address or a DNS name", params: { code: "invalid-hostname" },
-  }),
+  }).meta({ format: "ipvs-host" satisfies SpecFormat }),
   port: range(1, 65535, "port").default(22),
   user: Name.default("root"),
   hostKey: pattern(HOST_KEY).meta({ description: "pinned public host key; connections with another key are refused" }),

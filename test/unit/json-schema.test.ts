@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { JSON_SCHEMA_FILE, SCHEMA_VALIDATOR_FILE, specJsonSchema, specJsonSchemaText } from "../../src/schema/json-schema.js";
 import type { ValidateFunction } from "ajv";
 import generated from "../../src/schema/generated/validate-spec-file.js";
+import { SPEC_FORMATS } from "../../src/schema/spec-formats.js";
 import { baseSpec, CASES } from "../invalid/cases.js";
 
 const precompiled = generated as unknown as ValidateFunction;
-import { schemaValidatorSource } from "../../scripts/schema-validator-source.js";
+import { schemaValidatorSource, specFileAjv } from "../../scripts/schema-validator-source.js";
 
 describe("the JSON Schema for spec files", () => {
   test("the shipped file is exactly what the zod schema generates (run `npm run schema` after schema changes)", () => {
@@ -21,7 +21,7 @@ describe("the JSON Schema for spec files", () => {
   });
 
   test("the precompiled validator answers like a runtime compile on the base spec and every schema-stage invalid case", () => {
-    const runtime = new Ajv2020({ allErrors: true, strict: false }).compile(specJsonSchema());
+    const runtime = specFileAjv().compile(specJsonSchema());
     const specs = [baseSpec(), ...CASES.filter((c) => c.stage === "schema").map((c) => {
       const s = baseSpec();
       c.mutate(s);
@@ -35,8 +35,22 @@ describe("the JSON Schema for spec files", () => {
     assert.ok(specs.length > 20);
   });
 
+  test("it names exactly the formats the validator is given, and each one is used", () => {
+    const used = new Set<string>();
+    const walk = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(walk);
+      else if (n !== null && typeof n === "object") {
+        const format = (n as { format?: unknown }).format;
+        if (typeof format === "string") used.add(format);
+        Object.values(n).forEach(walk);
+      }
+    };
+    walk(specJsonSchema());
+    assert.deepEqual([...used].sort(), Object.keys(SPEC_FORMATS).sort());
+  });
+
   test("every YAML example validates against it with ajv", () => {
-    const validateFn = new Ajv2020({ allErrors: true, strict: false }).compile(specJsonSchema());
+    const validateFn = specFileAjv().compile(specJsonSchema());
     const examples = readdirSync("examples").filter((f) => f.endsWith(".yaml"));
     assert.ok(examples.length >= 6);
     for (const f of examples) {
@@ -46,7 +60,7 @@ describe("the JSON Schema for spec files", () => {
   });
 
   test("it rejects what the zod schema rejects: unknown fields, bad enums, out-of-range numbers", () => {
-    const validateFn = new Ajv2020({ allErrors: true, strict: false }).compile(specJsonSchema());
+    const validateFn = specFileAjv().compile(specJsonSchema());
     const base = { directors: [{ name: "lb1", interfaces: ["eth0"] }], services: [] as unknown[] };
     assert.equal(validateFn(base), true);
     assert.equal(validateFn({ ...base, extra: 1 }), false);
