@@ -45,7 +45,7 @@ const yaml = specToYaml(spec);
 const previous = renderModel(normalize(must(parseSpec(previousSpec(spec).spec), "previous").spec));
 const dump = renderLiveDump(previous, "lb1", "bench");
 
-stage("compile: load YAML (read + JSON Schema + zod)", () => must(loadSpecText(yaml, "bench.yaml"), "YAML"));
+stage("compile: load YAML (read + schema: ajv, and zod before the fifth pass)", () => must(loadSpecText(yaml, "bench.yaml"), "YAML"));
 const parsed = stage("compile: zod parse of the TS value", () => must(parseSpec(spec), "value")).spec;
 stage("compile: validate", () => validate(parsed));
 const model = stage("compile: normalize", () => normalize(parsed));

@@ -15,8 +15,6 @@ function pattern(g: Grammar) {
   return z.string().regex(g.pattern, { message: `must be ${g.describe}` });
 }
 
-export { isIpAddress } from "./spec-formats.js";
-
 const int = () => z.number().int();
 const range = (min: number, max: number, what: string) =>
   int().min(min, { message: `${what} must be between ${min} and ${max}` }).max(max, {

@@ -6,7 +6,7 @@
  */
 import { error, type Issue } from "../issues.js";
 import { canonicalAddress } from "../model/addresses.js";
-import { isIpAddress } from "../schema/spec-schema.js";
+import { isIpAddress } from "../schema/spec-formats.js";
 import { parseIpvsadmThresholds, readCleanListingColumnSet, readListingColumns, type ThresholdMap } from "./parse-ipvsadm-thresholds.js";
 
 /** Connection timeouts in seconds, as `ipvsadm --set TCP TCPFIN UDP` takes them. */

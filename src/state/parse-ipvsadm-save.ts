@@ -19,7 +19,8 @@ import type {
 } from "../model/model.js";
 import { canonicalFlags } from "../model/normalize.js";
 import { realServerKeyString, serviceKeyString, sortServices } from "../model/service-key.js";
-import { isIpAddress, SCHEDULER_FLAGS, SCHEDULERS } from "../schema/spec-schema.js";
+import { isIpAddress } from "../schema/spec-formats.js";
+import { SCHEDULER_FLAGS, SCHEDULERS } from "../schema/spec-schema.js";
 
 /** One parsed ipvsadm command line. Services carry no real servers. */
 export type IpvsadmCommand =

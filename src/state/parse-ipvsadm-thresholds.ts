@@ -19,7 +19,7 @@ import { canonicalAddress } from "../model/addresses.js";
 import type { IpvsTable, Protocol, ServiceKey } from "../model/model.js";
 import { realServerKeyString, serviceKeyString } from "../model/service-key.js";
 import { plainIpv4Value } from "../schema/ip-text.js";
-import { isIpAddress } from "../schema/spec-schema.js";
+import { isIpAddress } from "../schema/spec-formats.js";
 
 /** One real-server row of a listing, its columns by header name (`Weight`, `ActiveConn`, ...). */
 export interface ListingRealServer {

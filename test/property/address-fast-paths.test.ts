@@ -9,7 +9,7 @@ import ipaddr from "ipaddr.js";
 import { canonicalAddress, compareAddresses } from "../../src/model/addresses.js";
 import { compareRealServers, isSorted, realServersSorted } from "../../src/model/service-key.js";
 import { formatIpv6Groups, plainIpv4Value, plainIpv6Groups } from "../../src/schema/ip-text.js";
-import { isIpAddress } from "../../src/schema/spec-schema.js";
+import { isIpAddress } from "../../src/schema/spec-formats.js";
 
 const SEED = 20260707;
 
