@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { formatIssues, formatPath } from "../../src/issues.js";
+import { compileText } from "../../src/compile.js";
 import { loadSpecText } from "../../src/schema/load-spec-file.js";
 
 const GOOD = `directors:
@@ -90,5 +91,26 @@ describe("loadSpecText", () => {
     assert.deepEqual(r.issues.map((i) => formatPath(i.path)).sort(), [
       "directors[0].interfaces[0]", "services[0].pool.servers[0].weight", "services[0].port",
     ]);
+  });
+});
+
+describe("compileText", () => {
+  test("semantic errors and warnings point into the file; schema errors come located from the loader", () => {
+    const duplicate = compileText(GOOD.replace("        - { address: 192.0.2.11, weight: 3 }\n", "        - { address: 192.0.2.11, weight: 3 }\n        - { address: 192.0.2.11 }\n"), "dup.yaml");
+    assert.equal(duplicate.ok, false);
+    const dup = duplicate.issues.find((i) => i.code === "duplicate-real-server");
+    assert.ok(dup, formatIssues(duplicate.issues));
+    assert.deepEqual([dup.location?.file, dup.location?.line], ["dup.yaml", 12]);
+
+    const drained = compileText(GOOD.replace("    port: 80\n", "    port: 80\n    scheduler: mh\n").replace("weight: 3", "weight: 0"), "mh.yaml");
+    assert.equal(drained.ok, true, formatIssues(drained.issues));
+    const warning = drained.issues.find((i) => i.code === "mh-drain-without-fallback");
+    assert.ok(warning, formatIssues(drained.issues));
+    assert.equal(warning.severity, "warning");
+    assert.equal(warning.location?.line, 12);
+
+    const schema = compileText(GOOD.replace("weight: 3", "weight: -3"), "bad.yaml");
+    assert.equal(schema.ok, false);
+    assert.deepEqual(schema.issues.map((i) => [i.code, i.location?.line]), [["out-of-range", 11]]);
   });
 });
