@@ -7,7 +7,7 @@
 import { error, type Issue } from "../issues.js";
 import { canonicalAddress } from "../model/addresses.js";
 import { isIpAddress } from "../schema/spec-formats.js";
-import { parseIpvsadmThresholds, readCleanListingColumnSet, readListingColumns, type ThresholdMap } from "./parse-ipvsadm-thresholds.js";
+import { parseIpvsadmThresholds, readCleanListingColumns, readListingColumns, type ThresholdMap } from "./parse-ipvsadm-thresholds.js";
 
 /** Connection timeouts in seconds, as `ipvsadm --set TCP TCPFIN UDP` takes them. */
 export interface IpvsTimeouts {
@@ -114,7 +114,7 @@ const THRESHOLD_LISTING_COLUMNS = ["Uthreshold", "Lthreshold", "ActiveConn", "In
  */
 export function parseIpvsadmThresholdListing(text: string): { thresholds: ThresholdMap; connections: ConnectionTable; issues: Issue[] } {
   const connections: ConnectionTable = new Map();
-  const thresholds = readCleanListingColumnSet(text, THRESHOLD_LISTING_COLUMNS, (v) => ({
+  const thresholds = readCleanListingColumns(text, THRESHOLD_LISTING_COLUMNS, (v) => ({
     upper: v[0]!, lower: v[1]!, activeConn: v[2]!, inactConn: v[3]!,
   }));
   if (thresholds) {

@@ -161,10 +161,12 @@ export function collectColumns<T>(
 /**
  * parseIpvsadmListing + collectColumns in one pass, for a listing without a single unreadable
  * line or value: no row objects in between (a listing has a row per real server, hundreds
- * of thousands on a big director). Undefined at the first irregularity, where the two-step
- * reading takes over and words the issues.
+ * of thousands on a big director). `make` gets the values of any number of columns in the
+ * order of `names` (a reused array: copy what it keeps). Undefined at the first
+ * irregularity, or when a column is missing, where the two-step reading takes over and
+ * words the issues.
  */
-function readCleanListingColumns<T>(
+export function readCleanListingColumns<T>(
   text: string,
   names: readonly string[],
   make: (values: readonly number[]) => T,
@@ -234,19 +236,6 @@ export function readListingColumns<T>(
   const clean = readCleanListingColumns(text, names, (v) => make(v[0]!, v[1]!));
   if (clean) return { map: clean, issues: [] };
   return collectColumns(parseIpvsadmListing(text), names, make);
-}
-
-/**
- * Any number of numeric columns of a clean listing in one pass (see readCleanListingColumns):
- * `make` gets the values in the order of `names` (a reused array: copy what it keeps).
- * Undefined when the listing has an irregular line or value, or lacks one of the columns.
- */
-export function readCleanListingColumnSet<T>(
-  text: string,
-  names: readonly string[],
-  make: (values: readonly number[]) => T,
-): Map<string, Map<string, T>> | undefined {
-  return readCleanListingColumns(text, names, make);
 }
 
 /**
