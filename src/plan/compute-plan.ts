@@ -7,15 +7,15 @@
 import { createHash } from "node:crypto";
 import type { DirectorModel, IpvsRealServer, IpvsService, ServiceModel } from "../model/model.js";
 import { realServerKeyString, serviceKeyString, serviceSelector } from "../model/service-key.js";
-import { prefixToNetmask } from "../model/addresses.js";
 import {
   renderDeleteRealServer, renderDeleteService, renderIpvsadmRules, renderRealServerCommand, renderServiceCommand,
 } from "../render/render-ipvsadm-rules.js";
 import { RuleBlocks } from "../render/rule-blocks.js";
 import { renderOwnershipRecord, type LiveState, type OwnershipRecord } from "../state/live-state.js";
+import { realServerChanges, serviceChanges } from "./describe-changes.js";
 import { diffConfigText } from "./diff-config-text.js";
 import { pairRealServers } from "./pair-real-servers.js";
-import type { DirectorPlan, FieldChange, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
+import type { DirectorPlan, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
 
 /** Planner settings. */
 export interface PlanOptions {
@@ -52,39 +52,6 @@ function expectedRulesOf(desired: DesiredDirector, services: IpvsService[]): str
   return renderIpvsadmRules({ services });
 }
 
-function describeService(s: IpvsService): Record<string, string> {
-  return {
-    scheduler: s.scheduler,
-    flags: s.flags.join(",") || "-",
-    persistence: s.persistence
-      ? `${s.persistence.timeout}s${maskText(s)}`
-      : "off",
-    "persistence-engine": s.persistenceEngine ?? "-",
-    "one-packet": s.onePacket ? "on" : "off",
-  };
-}
-
-function maskText(s: IpvsService): string {
-  const p = s.persistence;
-  if (!p) return "";
-  const full = s.family === "inet" ? 32 : 128;
-  if (p.prefixLength === full) return "";
-  return s.family === "inet" ? ` mask ${prefixToNetmask(p.prefixLength)}` : ` prefix /${p.prefixLength}`;
-}
-
-function describeRealServer(rs: IpvsRealServer): Record<string, string> {
-  return {
-    forwarding: rs.forwarding + (rs.tunnel ? `(${rs.tunnel.type}${rs.tunnel.port ? `:${rs.tunnel.port}` : ""}${rs.tunnel.checksum ? `,${rs.tunnel.checksum}` : ""})` : ""),
-    weight: String(rs.weight),
-    "upper-threshold": String(rs.upperThreshold),
-    "lower-threshold": String(rs.lowerThreshold),
-  };
-}
-
-function changesBetween(a: Record<string, string>, b: Record<string, string>): FieldChange[] {
-  return Object.keys(b).filter((k) => a[k] !== b[k]).map((k) => ({ field: k, from: a[k] ?? "-", to: b[k]! }));
-}
-
 function byKey<T extends { key: IpvsService["key"] }>(items: T[]): Map<string, T> {
   return new Map(items.map((i) => [serviceKeyString(i.key), i]));
 }
@@ -108,20 +75,6 @@ function ourOwnership(live: LiveState, owner: string): Map<string, { name: strin
     out.set(key!, { name, kind });
   }
   return out;
-}
-
-/** Every field describeService reads is equal, so the two describe the same (most services of a plan). */
-function sameServiceSettings(a: IpvsService, b: IpvsService): boolean {
-  return a.scheduler === b.scheduler && a.onePacket === b.onePacket && a.persistenceEngine === b.persistenceEngine &&
-    a.family === b.family && a.flags.length === b.flags.length && a.flags.every((f, i) => f === b.flags[i]) &&
-    a.persistence?.timeout === b.persistence?.timeout && a.persistence?.prefixLength === b.persistence?.prefixLength;
-}
-
-/** Every field describeRealServer reads is equal, so the two describe the same. */
-function sameRealServerSettings(a: IpvsRealServer, b: IpvsRealServer): boolean {
-  return a.forwarding === b.forwarding && a.weight === b.weight && a.upperThreshold === b.upperThreshold &&
-    a.lowerThreshold === b.lowerThreshold && a.tunnel?.type === b.tunnel?.type && a.tunnel?.port === b.tunnel?.port &&
-    a.tunnel?.checksum === b.tunnel?.checksum && (a.tunnel === undefined) === (b.tunnel === undefined);
 }
 
 /** The two records render the same (renderOwnershipRecord), compared without rendering the old one. */
@@ -183,7 +136,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   }
 
   function planServiceEdit(svc: ServiceModel, current: IpvsService, key: string): void {
-    const changes = sameServiceSettings(current, svc.ipvs) ? [] : changesBetween(describeService(current), describeService(svc.ipvs));
+    const changes = serviceChanges(current, svc.ipvs);
     if (changes.length > 0) {
       ops.push({ action: "edit-service", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, changes });
       if (svc.owner === "applier") {
@@ -228,8 +181,8 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   /** A real server on both sides: an edit when anything but its identity differs. */
   function editRealServer(svc: ServiceModel, current: IpvsService, key: string, was: IpvsRealServer, rs: IpvsRealServer): void {
     // keepalived-owned weights move with health checks: a failed check is health, not drift
-    if (svc.owner === "keepalived" || was === rs || sameRealServerSettings(was, rs)) return;
-    const rsChanges = changesBetween(describeRealServer(was), describeRealServer(rs));
+    if (svc.owner === "keepalived" || was === rs) return;
+    const rsChanges = realServerChanges(was, rs);
     if (rsChanges.length > 0) {
       ops.push({ action: "edit-real-server", class: "in-place", owner: svc.owner, service: svc.name, serviceKey: key, realServer: realServerKeyString(rs), changes: rsChanges });
       editRs.push({ cmd: renderRealServerCommand("-e", svc.ipvs, rs), undo: [renderRealServerCommand("-e", current, was)] });
