@@ -13,6 +13,7 @@
  * minutes apart, so their ratio measures the drift as much as the scaling. Both are shown.
  *
  * Options: --sizes 1000,10000,50000  --runs 5 (sizes < 50k)  --runs-large 3 (sizes >= 50k)
+ *          --ratio 10000:50000 (the sizes sampled in pairs for the scaling ratio)
  *          --no-keepalived  --json FILE (raw samples)  --keep (keep the temp dir)
  */
 import { execFile } from "node:child_process";
@@ -22,6 +23,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { keepalivedUnavailableReason } from "../test/support/keepalived-check.js";
+import { scalingRatio, stats, type Sample, type SizeResult, type Stats } from "./bench-stats.js";
 import { inputFiles } from "./case.js";
 
 const run = promisify(execFile);
@@ -40,12 +42,14 @@ interface Options {
   runs: number;
   runsLarge: number;
   keepalived: boolean;
+  /** the sizes whose compile times form the scaling ratio, sampled in pairs */
+  ratio: [number, number];
   json?: string;
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [1000, 10000, 50000], runs: 5, runsLarge: 3, keepalived: true, keep: false };
+  const o: Options = { sizes: [1000, 10000, 50000], runs: 5, runsLarge: 3, keepalived: true, ratio: [10000, 50000], keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => argv[++i] ?? "";
@@ -53,6 +57,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--runs") o.runs = Number(next());
     else if (a === "--runs-large") o.runsLarge = Number(next());
     else if (a === "--no-keepalived") o.keepalived = false;
+    else if (a === "--ratio") o.ratio = next().split(":").map(Number) as [number, number];
     else if (a === "--json") o.json = next();
     else if (a === "--keep") o.keep = true;
     else throw new Error(`unknown option ${a}`);
@@ -60,44 +65,16 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-type Sample = Record<string, unknown> & { ms: number };
-
 async function child(args: string[]): Promise<Sample> {
   const r = await run(process.execPath, ["--import", "tsx", CASE, ...args], { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
   const last = r.stdout.trim().split("\n").pop() ?? "";
   return JSON.parse(last) as Sample;
 }
 
-/** Median, min and max of some numbers. */
-export interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  n: number;
-}
-
-/** Median (mean of the middle two for even counts), min and max. */
-export function stats(values: readonly number[]): Stats {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  const median = v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-  return { median, min: v[0]!, max: v[v.length - 1]!, n: v.length };
-}
-
 const seconds = (ms: number) => (ms >= 100 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 const spread = (s: Stats) => `${seconds(s.min)} – ${seconds(s.max)}`;
 const mb = (x: number) => `${Math.round(x)} MB`;
 const k = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
-
-interface SizeResult {
-  size: number;
-  setup: Record<string, unknown>;
-  compile: Record<"yaml" | "ts", Sample[]>;
-  /** sizes >= 50k: a 10k sample taken right before each compile sample, same form */
-  paired?: Record<"yaml" | "ts", Sample[]>;
-  plan: Sample[];
-  keepalived?: { samples: number[]; code: number; stderr: string } | { skipped: string };
-}
 
 async function exec(cmd: string, args: string[], timeout = 30 * 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -143,24 +120,21 @@ function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
 
-/** The size the scaling ratio compares against. */
-const RATIO_BASE = 10000;
-
 async function benchSize(size: number, dir: string, o: Options, keepalivedReason: string | undefined): Promise<SizeResult> {
   const runs = size >= 50000 ? o.runsLarge : o.runs;
   log(`[${k(size)}] setup`);
   const setup = await child(["setup", String(size), dir]);
   const result: SizeResult = { size, setup, compile: { yaml: [], ts: [] }, plan: [] };
-  // the 10k inputs are in `dir` when 10k ran before
-  const pairWith = size >= 50000 && o.sizes.indexOf(RATIO_BASE) >= 0 && o.sizes.indexOf(RATIO_BASE) < o.sizes.indexOf(size);
-  if (pairWith) result.paired = { yaml: [], ts: [] };
+  // the smaller size's inputs are in `dir` when it ran before
+  const [base, large] = o.ratio;
+  if (size === large && o.sizes.indexOf(base) >= 0 && o.sizes.indexOf(base) < o.sizes.indexOf(size)) result.paired = { yaml: [], ts: [] };
   // alternate the forms so a burst of machine noise hits both alike
   for (let i = 0; i < runs; i++) {
     for (const form of ["yaml", "ts"] as const) {
       if (result.paired) {
-        const base = await child(["compile", form, String(RATIO_BASE), dir]);
-        log(`[${k(size)}] compile ${form} #${i + 1}, its ${k(RATIO_BASE)} pair: ${seconds(base.ms)}`);
-        result.paired[form].push(base);
+        const pair = await child(["compile", form, String(base), dir]);
+        log(`[${k(size)}] compile ${form} #${i + 1}, its ${k(base)} pair: ${seconds(pair.ms)}`);
+        result.paired[form].push(pair);
       }
       const s = await child(["compile", form, String(size), dir]);
       if (s["ok"] !== true) throw new Error(`${k(size)} ${form}: compile failed (${JSON.stringify(s)})`);
@@ -183,17 +157,6 @@ async function benchSize(size: number, dir: string, o: Options, keepalivedReason
     }
   }
   return result;
-}
-
-/**
- * The 50k/10k compile time ratio: the median of the paired samples' ratios when there are
- * pairs, and the ratio of the two sizes' medians.
- */
-function scalingRatio(small: SizeResult, large: SizeResult, form: "yaml" | "ts"): { paired?: number; ofMedians: number } {
-  const ofMedians = stats(large.compile[form].map((s) => s.ms)).median / stats(small.compile[form].map((s) => s.ms)).median;
-  const base = large.paired?.[form];
-  if (!base || base.length !== large.compile[form].length || base.length === 0) return { ofMedians };
-  return { paired: stats(large.compile[form].map((s, i) => s.ms / base[i]!.ms)).median, ofMedians };
 }
 
 function report(results: SizeResult[], o: Options): string {
@@ -249,6 +212,21 @@ function report(results: SizeResult[], o: Options): string {
       const y = compileStats(r, "yaml").median, t = compileStats(r, "ts").median;
       const verdict = kr.code === 0 && kr.stderr === "" ? "clean (rc 0)" : `rc ${kr.code}: ${kr.stderr.split("\n")[0] ?? ""}`;
       out.push(`| ${k(r.size)} | ${seconds(s.median)} | ${spread(s)} | ${verdict} | ${seconds(y)} | ${(s.median / y).toFixed(2)} | ${seconds(t)} | ${(s.median / t).toFixed(2)} |`);
+    }
+  }
+
+  const [baseSize, largeSize] = o.ratio;
+  const small = results.find((r) => r.size === baseSize);
+  const large = results.find((r) => r.size === largeSize);
+  if (small && large?.paired) {
+    const paired = large.paired;
+    out.push("", `### Scaling (${k(largeSize)}/${k(baseSize)} compile time; each ${k(largeSize)} sample right after a ${k(baseSize)} one)`, "");
+    out.push(`| input | pairs (${k(baseSize)} → ${k(largeSize)}) | median of the pairs' ratios | ratio of the medians |`);
+    out.push("|---|---|---:|---:|");
+    for (const form of ["yaml", "ts"] as const) {
+      const r = scalingRatio(small, large, form);
+      const pairs = large.compile[form].map((s, i) => `${seconds(paired[form][i]!.ms)} → ${seconds(s.ms)}`).join(", ");
+      out.push(`| ${form === "yaml" ? "YAML text" : "TS value"} | ${pairs} | ${r.paired?.toFixed(2) ?? "-"} | ${r.ofMedians.toFixed(2)} |`);
     }
   }
 
