@@ -39,11 +39,7 @@ export function rolloutOrder(model: Model, lives: ReadonlyMap<string, LiveState>
 }
 
 /** A director's rendered texts, as compile gives them (DirectorArtifacts). */
-export interface DirectorTexts {
-  keepalivedConf: string;
-  /** the director's rules: the plan's expected rules are cut from them instead of rendered again */
-  ipvsadmRules?: string;
-}
+export type DirectorTexts = Omit<DesiredDirector, "model">;
 
 /** Plans every director that has a live state. */
 export function computePlan(
@@ -55,10 +51,7 @@ export function computePlan(
   const order = rolloutOrder(model, lives).filter((n) => lives.has(n));
   const directors = order.map((name) => {
     const d = model.directors.find((x) => x.name === name)!;
-    const t = texts.get(name);
-    const desired: DesiredDirector = { model: d, keepalivedConf: t?.keepalivedConf ?? "" };
-    if (t?.ipvsadmRules !== undefined) desired.ipvsadmRules = t.ipvsadmRules;
-    return planDirector(desired, lives.get(name)!, options);
+    return planDirector({ keepalivedConf: "", ...texts.get(name), model: d }, lives.get(name)!, options);
   });
   return { version: 1, order, directors };
 }

@@ -133,11 +133,7 @@ const SWITCH_AND_WEIGHT: Record<string, string> = Object.fromEntries(
  */
 function writeRealServerCommand(w: TextSink, prefix: string, rs: IpvsRealServer): void {
   w.text(prefix);
-  const v6 = rs.address.includes(":");
-  if (v6) w.text("[");
-  w.text(rs.address);
-  w.text(v6 ? "]:" : ":");
-  w.number(rs.port);
+  w.text(formatAddressPort(rs.address, rs.port));
   w.text(SWITCH_AND_WEIGHT[rs.forwarding] ?? ` ${FORWARDING_SWITCH[rs.forwarding]} -w `);
   w.number(rs.weight);
   if (rs.upperThreshold !== 0 || rs.lowerThreshold !== 0) {

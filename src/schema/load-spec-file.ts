@@ -20,10 +20,6 @@ import type { ParsedSpec } from "./spec-schema.js";
  */
 const validateSchema = generatedValidator as unknown as ValidateFunction;
 
-function schemaValidator(): ValidateFunction {
-  return validateSchema;
-}
-
 /** Where a path points in a parsed document: the value node, or for a missing/unknown key its map. */
 function nodeRange(doc: Document, path: IssuePath, preferKey: boolean): [number, number] | undefined {
   let node: unknown = doc.contents;
@@ -77,7 +73,7 @@ export function loadSpecText(text: string, file: string): LoadResult {
   const plain = readPlainYaml(text);
   // the value is ours alone: ajv may fill in its defaults, and a valid one is the spec
   // (a second schema pass with zod cost about a fifth of a 10k-service compile, issue #7)
-  if (plain !== undefined && schemaValidator()(plain.value)) return { ok: true, spec: plain.value as ParsedSpec, issues: [] };
+  if (plain !== undefined && validateSchema(plain.value)) return { ok: true, spec: plain.value as ParsedSpec, issues: [] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -95,8 +91,8 @@ export function loadSpecText(text: string, file: string): LoadResult {
     };
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (schemaValidator()(value)) return { ok: true, spec: value as ParsedSpec, issues: [] };
-  const schemaErrors = schemaValidator().errors ?? [];
+  if (validateSchema(value)) return { ok: true, spec: value as ParsedSpec, issues: [] };
+  const schemaErrors = validateSchema.errors ?? [];
   // the messages come from zod, the schema's source (the defaults ajv filled in change
   // nothing there); ajv's own findings only if zod has none
   const parsed = parseSpec(value);

@@ -305,19 +305,24 @@ function readCleanSave(
   return { services, ids, shared, partly };
 }
 
+/** `address:` (`[address]:` for IPv6) at `at`, as ipvsadm prints a server: the position of the colon, or -1. */
+function hostEndAt(b: Uint8Array, at: number, address: string, v6: boolean): number {
+  let i = at;
+  if (v6 && b[i++] !== 91) return -1;
+  if (!spellsAt(b, i, address)) return -1;
+  i += address.length;
+  if (v6 && b[i++] !== 93) return -1;
+  return b[i] === 58 ? i : -1;
+}
+
 /**
  * The line from `at` to `end` (after `-a SELECTOR -r `) is one readPlainServer reads as
  * `rs` of `svc`, thresholds aside (the listing has them), for an `rs` that readableAsIs
  * accepted. Compared in place: nothing is allocated.
  */
 function serverLineIs(b: Uint8Array, at: number, end: number, svc: IpvsService, rs: IpvsRealServer): boolean {
-  let i = at;
-  const v6 = svc.family === "inet6";
-  if (v6 && b[i++] !== 91) return false;
-  if (!spellsAt(b, i, rs.address)) return false;
-  i += rs.address.length;
-  if (v6 && b[i++] !== 93) return false;
-  if (b[i] !== 58) return false;
+  let i = hostEndAt(b, at, rs.address, svc.family === "inet6");
+  if (i < 0) return false;
   const portEnd = digitsEnd(b, i + 1, end);
   const port = digitsAt(b, i + 1, portEnd);
   if (port < 0 || port > 65535) return false;
@@ -480,13 +485,8 @@ function listsService(tokens: readonly string[], key: ServiceKey): boolean {
 
 /** A real-server row `  -> A:P  n n n n` names `rs`: the position after its address, or -1. */
 function rowAddressEnd(b: Uint8Array, at: number, end: number, rs: IpvsRealServer): number {
-  let i = at;
-  const v6 = rs.address.includes(":");
-  if (v6 && b[i++] !== 91) return -1;
-  if (!spellsAt(b, i, rs.address)) return -1;
-  i += rs.address.length;
-  if (v6 && b[i++] !== 93) return -1;
-  if (b[i] !== 58) return -1;
+  const i = hostEndAt(b, at, rs.address, rs.address.includes(":"));
+  if (i < 0) return -1;
   const portEnd = digitsEnd(b, i + 1, end);
   if (digitsAt(b, i + 1, portEnd) !== rs.port) return -1;
   const after = b[portEnd];

@@ -152,25 +152,24 @@ function checkDuplicates(s: ServiceSpec, i: number, canonical: readonly string[]
   const ports = effectivePorts(s);
   // the usual pool, listed in order, needs no map
   if (strictlyAscendingIpv4(canonical, ports)) return;
-  // plain IPv4 servers by a number (address and port), the rest by their text: no key string per server
-  const seenV4 = new Map<number, number>();
-  const seen = new Map<string, number>();
+  // plain IPv4 servers keyed by a number (address and port), the rest by their text: no key string per server
+  const seen = new Map<number | string, number>();
   s.pool.servers.forEach((rs, j) => {
     const address = canonical[j]!;
     const port = ports[j] ?? 0;
     const v4 = (port & 0xffff) === port ? plainIpv4Value(address) : -1;
-    const first = v4 >= 0 ? seenV4.get(v4 * 65536 + port) : seen.get(formatAddressPort(address, port));
+    const key = v4 >= 0 ? v4 * 65536 + port : formatAddressPort(address, port);
+    const first = seen.get(key);
     if (first === undefined) {
-      if (v4 >= 0) seenV4.set(v4 * 65536 + port, j);
-      else seen.set(formatAddressPort(address, port), j);
+      seen.set(key, j);
       return;
     }
-    const key = formatAddressPort(address, port);
+    const text = formatAddressPort(address, port);
     const forced = rs.port !== undefined && rs.port !== ports[j] ? ` (its port ${rs.port} is forced to ${port} by ${effectiveForwarding(s, rs).method} forwarding)` : "";
     out.error(
       "duplicate-real-server",
       ["services", i, "pool", "servers", j],
-      `real server ${key} appears twice in ${describeService(s)}: servers[${first}] and servers[${j}]${forced}`,
+      `real server ${text} appears twice in ${describeService(s)}: servers[${first}] and servers[${j}]${forced}`,
       "remove one: the kernel rejects the second add and keepalived drops it",
     );
   });

@@ -86,29 +86,34 @@ function arbRealServerPair(): fc.Arbitrary<[IpvsRealServer, IpvsRealServer]> {
     });
 }
 
+/**
+ * Over `pairs`: when `same` says so, the two describe the same; `changes` is empty exactly
+ * when the descriptions are equal; and both outcomes occur often enough to mean something.
+ */
+function checkAgreement<T>(
+  pairs: fc.Arbitrary<[T, T]>,
+  describeIt: (x: T) => Record<string, string>,
+  same: (a: T, b: T) => boolean,
+  changes: (a: T, b: T) => unknown[],
+): void {
+  let equal = 0, different = 0;
+  fc.assert(fc.property(pairs, ([a, b]) => {
+    const equalDescriptions = JSON.stringify(describeIt(a)) === JSON.stringify(describeIt(b));
+    if (same(a, b)) assert.ok(equalDescriptions, JSON.stringify([a, b]));
+    assert.equal(changes(a, b).length === 0, equalDescriptions);
+    if (equalDescriptions) equal++;
+    else different++;
+  }), { seed: FC_SEED, numRuns: 2000 });
+  assert.ok(equal > 200 && different > 200, `same ${equal}, different ${different}`);
+}
+
 describe("the planner's fast settings checks agree with the descriptions it shows", () => {
   test("services: same settings describe the same, and the changes are exactly the differing descriptions", () => {
-    let same = 0, different = 0;
-    fc.assert(fc.property(arbServicePair(), ([a, b]) => {
-      const equalDescriptions = JSON.stringify(describeService(a)) === JSON.stringify(describeService(b));
-      if (sameServiceSettings(a, b)) assert.ok(equalDescriptions, JSON.stringify([a, b]));
-      assert.equal(serviceChanges(a, b).length === 0, equalDescriptions);
-      if (equalDescriptions) same++;
-      else different++;
-    }), { seed: FC_SEED, numRuns: 2000 });
-    assert.ok(same > 200 && different > 200, `same ${same}, different ${different}`);
+    checkAgreement(arbServicePair(), describeService, sameServiceSettings, serviceChanges);
   });
 
   test("real servers: the same, tunnels included", () => {
-    let same = 0, different = 0;
-    fc.assert(fc.property(arbRealServerPair(), ([a, b]) => {
-      const equalDescriptions = JSON.stringify(describeRealServer(a)) === JSON.stringify(describeRealServer(b));
-      if (sameRealServerSettings(a, b)) assert.ok(equalDescriptions, JSON.stringify([a, b]));
-      assert.equal(realServerChanges(a, b).length === 0, equalDescriptions);
-      if (equalDescriptions) same++;
-      else different++;
-    }), { seed: FC_SEED, numRuns: 2000 });
-    assert.ok(same > 200 && different > 200, `same ${same}, different ${different}`);
+    checkAgreement(arbRealServerPair(), describeRealServer, sameRealServerSettings, realServerChanges);
   });
 
   test("a change is named with both values", () => {
