@@ -75,7 +75,7 @@ export default tseslint.config(
       "no-restricted-imports": ["error", {
         patterns: [{
           group: ["../src/*/**", "../../src/*/**", "../src/compile.js", "../src/issues.js"],
-          message: "components import the core only through its public entry (src/index.js)",
+          message: "components import the core only through its public entries (src/index.js, and src/remote.js for the director transport)",
         }],
       }],
     },

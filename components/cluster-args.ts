@@ -162,8 +162,11 @@ export interface IpvsClusterArgs {
   owner?: string;
   /** seconds a removed real server may take to reach zero connections @default 30 */
   drainTimeoutSeconds?: number;
-  /** show the director's apply log while `pulumi up` runs (it never holds secrets) @default false */
-  showApplyLog?: boolean;
+  /**
+   * `pulumi destroy` leaves the services serving on the directors (and forgets them in the
+   * state) instead of draining and removing them @default false
+   */
+  retainOnDelete?: boolean;
 }
 
 /** A VRRP password input and where it goes in the spec. */

@@ -85,12 +85,12 @@ export class IpvsCluster extends pulumi.ComponentResource {
         ...(ssh ? { ssh } : {}),
         owner: this.owner,
         ...(args.drainTimeoutSeconds !== undefined ? { drainTimeoutSeconds: args.drainTimeoutSeconds } : {}),
-        ...(previous?.converge ? { after: [previous.converge] } : {}),
+        ...(previous?.state ? { after: [previous.state] } : {}),
         rollout: { step: i + 1, of: order.length },
-        ...(args.showApplyLog !== undefined ? { showApplyLog: args.showApplyLog } : {}),
+        ...(args.retainOnDelete !== undefined ? { retainOnDelete: args.retainOnDelete } : {}),
       }, { parent: this });
       byName.set(directorName, child);
-      if (child.converge) previous = child;
+      if (child.state) previous = child;
     });
 
     this.directors = compiled.model.directors.map((d) => byName.get(d.name)!);

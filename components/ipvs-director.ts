@@ -1,24 +1,23 @@
 /**
- * One director's push: every staged file as a remote.CopyToRemote of a StringAsset (so
- * `pulumi preview --diff` shows line diffs), the secret includes as secret assets, then one
- * remote.Command that runs `sh /var/lib/ipvsc/apply.sh converge DIR SHA256`: the director
- * computes the ipvsadm deltas against its live table under its lock, drains, reloads
- * keepalived after `keepalived -t`, verifies and rolls back on failure.
+ * One director of a cluster: its rendered files as outputs and, when it has `ssh`, the
+ * director resource (director-resource.ts) through which Pulumi previews, applies,
+ * refreshes and destroys what this stack owns there.
  *
- * Why each remote.Command setting (reference/pulumi.md):
- * - no `triggers`: a trigger change means replace; a change of `create` (the manifest hash
- *   changes with any staged file) or of `stdin` (the secret files' checksums) is an update,
- *   which runs `create` again: exactly one converge per change, none when nothing changed;
- * - no `delete`: destroying the stack leaves the director serving (remove services by
- *   declaring fewer of them); `deleteBeforeReplace` so a future delete could never undo a
- *   fresh create;
- * - no `environment` (needs sshd AcceptEnv), no secrets in the command text; the secret
- *   checksums go on stdin, stdout/stderr are kept secret in the state.
+ * Why a resource that reads the kernel rather than files copied with @pulumi/command: a
+ * preview of copied files shows what was last pushed, not what will change on the
+ * director; a hand edit, a real server keepalived removed or a service another tool added
+ * stayed invisible until the rollout changed the kernel. The director resource's diff is
+ * the plan `ipvsc plan` prints, and its update applies exactly that plan (see
+ * docs/component-library.md).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { remote, type types } from "@pulumi/command";
-import { SshEndpoint, stageConverge, type CompileOutput, type StagedConverge } from "../src/index.js";
+import {
+  SshEndpoint, desiredDirectorView, renderKeepalivedConf, stageConverge,
+  type CompileOutput, type DirectorModel, type StagedConverge,
+} from "../src/index.js";
 import type { SshArgs } from "./cluster-args.js";
+import type { DirectorConnection, DirectorCredentials } from "./director-provider.js";
+import { IpvsDirectorState } from "./director-resource.js";
 
 /** A rendered secret file: an include of keepalived.conf holding one VRRP password. */
 export interface SecretFile {
@@ -75,21 +74,15 @@ export interface IpvsDirectorArgs {
   owner: string;
   /** @default 30 */
   drainTimeoutSeconds?: number;
-  /** resources whose success this director's converge waits for (the previous director's) */
+  /** resources whose success this director's rollout waits for (the previous director's) */
   after?: pulumi.Resource[];
+  /** keep the services on the director when the stack is destroyed @default false */
+  retainOnDelete?: boolean;
   rollout?: RolloutPosition;
-  /** @default false */
-  showApplyLog?: boolean;
-}
-
-/** `desired.rules` -> `desired-rules`, `secrets/vrrp-auth-VI_1.conf` -> `secret-vrrp-auth-VI_1` */
-function resourceSuffix(file: string): string {
-  if (file.startsWith("secrets/")) return `secret-${file.slice("secrets/".length).replace(/\.conf$/, "")}`;
-  return file.replace(/[^A-Za-z0-9_-]/g, "-");
 }
 
 /** Summary of what the director gets: plain, readable in a preview, no secrets. */
-export function summarizeDirector(compiled: CompileOutput, director: string, staged: StagedConverge | undefined, rollout?: RolloutPosition): string {
+export function summarizeDirector(compiled: CompileOutput, director: string, pushed: boolean, rollout?: RolloutPosition): string {
   const d = compiled.model.directors.find((x) => x.name === director)!;
   const lines: string[] = [];
   const position = rollout ? `, rollout step ${rollout.step} of ${rollout.of}${rollout.step === rollout.of && rollout.of > 1 ? " (the preferred master goes last)" : ""}` : "";
@@ -108,39 +101,60 @@ export function summarizeDirector(compiled: CompileOutput, director: string, sta
   for (const v of d.vrrpInstances) {
     lines.push(`  VRRP ${v.name}: ${v.state} priority ${v.priority} on ${v.interface}, VIPs ${v.vips.join(" ")}${v.hasAuthPassword ? ", password in a secret include" : ""}`);
   }
-  lines.push(staged
-    ? "  rollout: the director plans the deltas against its live table under its lock (apply.sh converge): drain, verify, roll back on failure"
+  lines.push(pushed
+    ? "  rollout: planned against the live table in preview, applied under the director's lock: drain, keepalived -t, verify, roll back on failure"
     : "  rollout: none (no ssh settings for this director)");
   return `${lines.join("\n")}\n`;
 }
 
-function checkedSsh(ssh: SshArgs, parent: pulumi.Resource, director: string): types.input.remote.ConnectionArgs {
+/** The connection (plain) and the credentials (secret) of the director resource. */
+function connectionOf(ssh: SshArgs, parent: pulumi.Resource, director: string): { connection: pulumi.Output<DirectorConnection>; credentials: pulumi.Output<DirectorCredentials> } {
   // host and host key given as Outputs are checked once known (plain ones were checked by compile)
-  const check = (field: "host" | "hostKey", value: pulumi.Input<string>) =>
-    typeof value === "string" ? value : pulumi.output(value).apply((v) => {
-      const probe = { host: field === "host" ? v : "192.0.2.1", hostKey: field === "hostKey" ? v : "ssh-ed25519 AAAA" };
-      const r = SshEndpoint.safeParse(probe);
-      if (!r.success) {
-        throw new pulumi.ResourceError(`director ${director}: ssh.${field} ${field === "host" ? `"${v}" ` : ""}is not valid: ${r.error.issues.map((i) => i.message).join("; ")}`, parent);
-      }
-      return v;
-    });
-  const connection: types.input.remote.ConnectionArgs = {
-    host: check("host", ssh.host),
+  const check = (field: "host" | "hostKey", value: string) => {
+    const probe = { host: field === "host" ? value : "192.0.2.1", hostKey: field === "hostKey" ? value : "ssh-ed25519 AAAA" };
+    const r = SshEndpoint.safeParse(probe);
+    if (!r.success) {
+      throw new pulumi.ResourceError(`director ${director}: ssh.${field} ${field === "host" ? `"${value}" ` : ""}is not valid: ${r.error.issues.map((i) => i.message).join("; ")}`, parent);
+    }
+    return value;
+  };
+  const connection = pulumi.all([ssh.host, ssh.hostKey, ssh.agentSocketPath]).apply(([host, hostKey, agent]) => ({
+    host: check("host", host),
     port: ssh.port ?? 22,
     user: ssh.user ?? "root",
-    hostKey: check("hostKey", ssh.hostKey),
-  };
-  // always secret, so the connection never flips between secret and plain (pulumi-command#447)
-  if (ssh.privateKey !== undefined) connection.privateKey = pulumi.secret(ssh.privateKey);
-  if (ssh.privateKeyPassword !== undefined) connection.privateKeyPassword = pulumi.secret(ssh.privateKeyPassword);
-  if (ssh.agentSocketPath !== undefined) connection.agentSocketPath = ssh.agentSocketPath;
-  return connection;
+    hostKey: check("hostKey", hostKey),
+    ...(agent !== undefined ? { agentSocketPath: agent } : {}),
+  }));
+  // always secret, so the credentials never flip between secret and plain
+  const credentials = pulumi.secret(pulumi.all([ssh.privateKey, ssh.privateKeyPassword]).apply(([privateKey, privateKeyPassword]) => ({
+    ...(privateKey !== undefined ? { privateKey } : {}),
+    ...(privateKeyPassword !== undefined ? { privateKeyPassword } : {}),
+  })));
+  return { connection, credentials };
+}
+
+/** keepalived.conf of `director` with none of the spec's services and VRRP instances: what destroy leaves. */
+export function teardownKeepalivedConf(compiled: CompileOutput, director: string): string {
+  const model = compiled.model;
+  const d = model.directors.find((x) => x.name === director)!;
+  const { syncDaemon: _daemon, syncGroup: _group, ...rest } = model;
+  return renderKeepalivedConf(
+    { ...rest, services: [], vrrpScripts: [] },
+    { ...d, services: [], table: { services: [] }, vrrpInstances: [], vrrpSecrets: {} },
+  );
+}
+
+/** The director model as the resource's input: plain JSON, no VRRP secret (not even a placeholder). */
+function modelInput(compiled: CompileOutput, director: string): DirectorModel {
+  const d = compiled.model.directors.find((x) => x.name === director)!;
+  return JSON.parse(JSON.stringify({ ...d, vrrpSecrets: {} })) as DirectorModel;
 }
 
 /**
- * One director: its rendered files as outputs, and (with `ssh`) the push and converge.
- * Usually created by {@link IpvsCluster}; usable alone with a spec compiled elsewhere.
+ * One director: its rendered files as outputs, and (with `ssh`) the director resource
+ * ({@link IpvsDirectorState}) that plans against the live kernel in preview and applies
+ * with the CLI's staged apply. Usually created by {@link IpvsCluster}; usable alone with a
+ * spec compiled elsewhere.
  */
 export class IpvsDirector extends pulumi.ComponentResource {
   /** this director's share of the table, in `ipvsadm -R` form (with -x/-y) */
@@ -150,69 +164,44 @@ export class IpvsDirector extends pulumi.ComponentResource {
   public readonly secretFiles: pulumi.Output<SecretFile[]>;
   /** what the director gets, in words */
   public readonly planSummary: pulumi.Output<string>;
-  /** the converge command text (no secrets), or "" without ssh */
-  public readonly command: pulumi.Output<string>;
-  /** the staged file copies (apply.sh first), empty without ssh */
-  public readonly copies: remote.CopyToRemote[] = [];
-  /** creates the staging directory with mode 0700 before anything is copied */
-  public readonly prepare: remote.Command | undefined;
-  /** the converge; the next director in the rollout waits for it */
-  public readonly converge: remote.Command | undefined;
+  /** the director resource: its diff is the live plan; undefined without ssh */
+  public readonly state: IpvsDirectorState | undefined;
 
   constructor(name: string, args: IpvsDirectorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ipvs:index:IpvsDirector", name, {}, opts);
     const { compiled, director } = args;
     const artifacts = compiled.directors.find((d) => d.name === director);
-    if (!artifacts) throw new pulumi.ResourceError(`no director ${director} in the compiled spec`, this);
-    const drainTimeoutSeconds = args.drainTimeoutSeconds ?? 30;
-    let staged: StagedConverge | undefined;
-    if (args.ssh) {
-      try {
-        // secret contents enter neither the manifest nor the command: stage with the compiled
-        // (maybe placeholder) secret files for the plain part, the real ones below
-        staged = stageDirector(compiled, director, { owner: args.owner, drainTimeoutSeconds });
-      } catch (e) {
-        throw new pulumi.ResourceError(`director ${director}: ${(e as Error).message}`, this);
-      }
+    const model = compiled.model.directors.find((d) => d.name === director);
+    if (!artifacts || !model) throw new pulumi.ResourceError(`no director ${director} in the compiled spec`, this);
+    if (!/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/.test(args.owner)) {
+      throw new pulumi.ResourceError(`director ${director}: owner "${args.owner}" must be a letter, then up to 62 letters, digits, '_', '.' or '-'`, this);
     }
     this.ipvsadmRules = pulumi.output(artifacts.ipvsadmRules);
     this.keepalivedConf = pulumi.output(artifacts.keepalivedConf);
     this.secretFiles = pulumi.secret(pulumi.output(args.secretFiles));
-    this.planSummary = pulumi.output(summarizeDirector(compiled, director, staged, args.rollout));
-    this.command = pulumi.output(staged?.command ?? "");
+    this.planSummary = pulumi.output(summarizeDirector(compiled, director, args.ssh !== undefined, args.rollout));
 
-    if (args.ssh && staged) {
-      const connection = checkedSsh(args.ssh, this, director);
-      const plain = staged;
-      const withSecrets = pulumi.secret(this.secretFiles.apply((secretFiles) => {
-        const s = stageDirector(compiled, director, { owner: args.owner, drainTimeoutSeconds, secretFiles });
-        if (s.command !== plain.command) throw new pulumi.ResourceError(`director ${director}: the secret files changed the staged plain files`, this);
-        return s;
-      }));
-      this.prepare = new remote.Command(`${name}-prepare`, {
+    if (args.ssh) {
+      const { connection, credentials } = connectionOf(args.ssh, this, director);
+      const view = desiredDirectorView(model, artifacts.keepalivedConf);
+      this.state = new IpvsDirectorState(`${name}-state`, {
+        director,
+        owner: args.owner,
         connection,
-        create: `mkdir -p ${plain.dir}/secrets && chmod 700 ${plain.dir} ${plain.dir}/secrets`,
-      }, { parent: this, deleteBeforeReplace: true });
-      for (const f of plain.files) {
-        const file = f.path.startsWith(`${plain.dir}/`) ? f.path.slice(plain.dir.length + 1) : "apply-script";
-        const source = f.secret
-          ? pulumi.secret(withSecrets.apply((s) => new pulumi.asset.StringAsset(s.files.find((x) => x.path === f.path)!.content)))
-          : new pulumi.asset.StringAsset(f.content);
-        this.copies.push(new remote.CopyToRemote(`${name}-${resourceSuffix(file)}`, {
-          connection, source, remotePath: f.path,
-        }, { parent: this, dependsOn: [this.prepare] }));
-      }
-      const hasSecrets = plain.files.some((f) => f.secret);
-      this.converge = new remote.Command(`${name}-converge`, {
-        connection,
-        create: plain.command,
-        ...(hasSecrets ? { stdin: pulumi.secret(withSecrets.apply((s) => s.stdin)) } : {}),
-        logging: args.showApplyLog === true ? "stdoutAndStderr" : "none",
+        credentials,
+        services: view.services,
+        keepalived: view.keepalived,
+        keepalivedConf: view.keepalivedConf,
+        model: modelInput(compiled, director),
+        sysctlConf: compiled.sysctlConf,
+        keepalivedConfigDir: compiled.model.keepalived.configDir,
+        teardownKeepalivedConf: teardownKeepalivedConf(compiled, director),
+        secretFiles: this.secretFiles.apply((files) => files.map((f) => ({ path: f.path, content: f.content }))),
+        drainTimeoutSeconds: args.drainTimeoutSeconds ?? 30,
       }, {
         parent: this,
-        dependsOn: [...this.copies, ...(args.after ?? [])],
-        additionalSecretOutputs: ["stdout", "stderr"],
-        deleteBeforeReplace: true,
+        dependsOn: args.after ?? [],
+        ...(args.retainOnDelete !== undefined ? { retainOnDelete: args.retainOnDelete } : {}),
       });
     }
     this.registerOutputs({
@@ -220,7 +209,6 @@ export class IpvsDirector extends pulumi.ComponentResource {
       keepalivedConf: this.keepalivedConf,
       secretFiles: this.secretFiles,
       planSummary: this.planSummary,
-      command: this.command,
     });
   }
 }

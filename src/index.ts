@@ -28,3 +28,14 @@ export {
   stageConverge, convergeCommand, APPLY_SCRIPT_PATH,
   type ConvergeInputs, type StagedConverge, type StagedFile,
 } from "./apply-script/stage-files.js";
+export { computePlan, holdsVips, rolloutOrder, type DirectorTexts } from "./plan/plan.js";
+export { planDirector, type PlanOptions, type DesiredDirector } from "./plan/compute-plan.js";
+export type * from "./plan/plan-types.js";
+export { describeService, describeRealServer } from "./plan/describe-changes.js";
+export {
+  desiredDirectorView, liveDirectorView, planAsViewChanges, isHealthOperation, keepalivedIsManaged, serviceLabel, servicePath,
+  type DirectorView, type ServiceView, type RealServerView, type KeepalivedStatus, type ViewChange,
+} from "./plan/director-view.js";
+export { stageApply, type StageInputs, type StagedApply } from "./apply-script/stage-files.js";
+export { formatPlanText } from "./plan/format-plan.js";
+export type { LiveState, OwnershipRecord } from "./state/live-state.js";

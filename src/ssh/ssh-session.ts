@@ -18,6 +18,8 @@ export interface SshTargetConfig {
   privateKeyPath?: string;
   /** private key text (e.g. from a secret); preferred over privateKeyPath */
   privateKey?: string;
+  /** the private key's passphrase (a secret, e.g. from Pulumi config) */
+  passphrase?: string;
   agent?: string;
   readyTimeoutMs?: number;
 }
@@ -55,6 +57,7 @@ export class SshSession {
     };
     if (target.privateKey !== undefined) config.privateKey = target.privateKey;
     else if (target.privateKeyPath !== undefined) config.privateKey = await readFile(target.privateKeyPath);
+    if (target.passphrase !== undefined) config.passphrase = target.passphrase;
     const agent = target.agent ?? process.env.SSH_AUTH_SOCK;
     if (config.privateKey === undefined && agent) config.agent = agent;
     await new Promise<void>((resolve, reject) => {
