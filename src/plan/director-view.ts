@@ -15,12 +15,16 @@ import type { LiveState } from "../state/live-state.js";
 import { describeRealServer, describeService } from "./describe-changes.js";
 import type { DirectorPlan, PlanOperation } from "./plan-types.js";
 
-/** A real server's settings. keepalived-owned servers carry no weight: health checks move it. */
+/**
+ * A real server's settings. A keepalived-owned server's are empty: keepalived changes them
+ * (health checks move weights), the planner leaves them to it, and they show in
+ * keepalivedConf instead.
+ */
 export interface RealServerView {
-  forwarding: string;
+  forwarding?: string;
   weight?: number;
-  upperThreshold: number;
-  lowerThreshold: number;
+  upperThreshold?: number;
+  lowerThreshold?: number;
 }
 
 /** A virtual service's settings and its real servers. */
@@ -54,13 +58,8 @@ export function serviceLabel(name: string, serviceKey: string): string {
 }
 
 function realServerView(rs: IpvsRealServer, owner: ServiceView["owner"]): RealServerView {
-  const d = describeRealServer(rs);
-  return {
-    forwarding: d["forwarding"]!,
-    ...(owner === "applier" ? { weight: rs.weight } : {}),
-    upperThreshold: rs.upperThreshold,
-    lowerThreshold: rs.lowerThreshold,
-  };
+  if (owner === "keepalived") return {};
+  return { forwarding: describeRealServer(rs)["forwarding"]!, weight: rs.weight, upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold };
 }
 
 function serviceView(ipvs: IpvsService, owner: ServiceView["owner"], servers: readonly IpvsRealServer[]): ServiceView {
