@@ -1,8 +1,8 @@
 /**
  * pulumi-ipvs/components: Pulumi components for Linux IPVS load balancers. Typed building
  * blocks (scheduler, forwarding, healthCheck) make invalid combinations compile errors;
- * IpvsCluster compiles the spec with the core's compile() and pushes it with
- * @pulumi/command, one director at a time.
+ * IpvsCluster compiles the spec with the core's compile() and creates one director resource
+ * per director, whose preview is the plan against the live kernel.
  */
 export { scheduler, type Scheduler, type HashSchedulerOptions } from "./schedulers.js";
 export { forwarding, type Forwarding, type TunnelOptions, type IpipTunnel, type GueTunnel, type GreTunnel } from "./forwarding.js";
@@ -15,6 +15,8 @@ export type {
 } from "./cluster-args.js";
 export { IpvsCluster, defaultOwner } from "./ipvs-cluster.js";
 export {
-  IpvsDirector, stageDirector, summarizeDirector,
+  IpvsDirector, stageDirector, summarizeDirector, teardownKeepalivedConf,
   type IpvsDirectorArgs, type SecretFile, type StageDirectorOptions, type RolloutPosition,
 } from "./ipvs-director.js";
+export { IpvsDirectorState, type IpvsDirectorStateArgs } from "./director-resource.js";
+export type { DirectorConnection, DirectorCredentials, DirectorResourceProps } from "./director-provider.js";
