@@ -6,13 +6,14 @@
  * (review the result: it is documentation, not a snapshot).
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { compile, type CompileOutput } from "../../src/index.js";
 import type { IpvsService, LiveState } from "../../src/index.js";
 import { desiredDirectorView, liveDirectorView, serviceKeyString, type DirectorView } from "../../src/index.js";
 import { diffOfPlan, planFor, type DirectorResourceProps } from "../../components/director-provider.js";
+import { parse } from "yaml";
 import { renderPreview } from "../support/render-preview.js";
 
 const DOC = fileURLToPath(new URL("../../docs/component-library.md", import.meta.url));
@@ -106,6 +107,18 @@ describe("docs/component-library.md previews", () => {
     for (const name of ["weight-change", "drain", "drift"]) {
       assert.ok(found.has(name), `docs/component-library.md has no preview block "${name}"`);
       assert.equal(found.get(name), texts[name], `preview block "${name}" differs from the provider's diff (UPDATE_DOCS=1 rewrites it)`);
+    }
+  });
+});
+
+describe("the Pulumi projects refresh before every preview", () => {
+  test("Pulumi.yaml at the root and in every example sets options.refresh: always", () => {
+    const root = fileURLToPath(new URL("../../", import.meta.url));
+    const files = ["Pulumi.yaml", ...readdirSync(`${root}examples`).map((d) => `examples/${d}/Pulumi.yaml`).filter((f) => existsSync(`${root}${f}`))];
+    assert.ok(files.length >= 3, files.join(", "));
+    for (const f of files) {
+      const project = parse(readFileSync(`${root}${f}`, "utf8")) as { options?: { refresh?: string } };
+      assert.equal(project.options?.refresh, "always", `${f}: a preview without a refresh prints the old values of the last rollout`);
     }
   });
 });
