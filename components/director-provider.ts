@@ -258,8 +258,14 @@ export const directorProvider = {
   },
 
   /** destroy: drain and remove this owner's services, its keepalived blocks through a checked reload. */
-  async delete(_id: string, props: DirectorResourceProps): Promise<void> {
-    const live = await readLive(props);
+  async delete(id: string, props: DirectorResourceProps): Promise<void> {
+    let live: LiveState;
+    try {
+      live = await readLive(props);
+    } catch (e) {
+      // a director that is gone for good would otherwise block every destroy
+      throw new Error(`${reason(e)}; to forget this director without touching it: pulumi state delete the resource ${id}, or set retainOnDelete`);
+    }
     await applyPlanned(props, planFor(props, live, true), false, true);
   },
 };
