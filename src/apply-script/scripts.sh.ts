@@ -1,11 +1,24 @@
 /**
  * The text of the scripts that run on a director. POSIX sh plus ipvsadm, flock, setsid,
- * sha256sum, awk and sort (Debian's or busybox's). The CLI and the Pulumi components run
- * exactly this text; the lab tests run it against a real kernel.
+ * sha256sum, awk, sort, cmp, sysctl and mktemp (Debian's or busybox's), and keepalived where
+ * a spec manages it. The CLI and the Pulumi components run exactly this text; the lab tests
+ * run it against a real kernel. Each mode that reads or changes state first checks that the
+ * tools it needs are there (before the lock, before any change) and otherwise stops with
+ * "director lacks X, Y": READ_STATE_TOOLS, APPLY_TOOLS.
  */
 
 /** Where the applier keeps its files on a director. */
 export const STATE_DIR = "/var/lib/ipvsc";
+
+/** The tools the read-state script needs (`ip` is optional: without it no addresses are read). */
+export const READ_STATE_TOOLS = ["ipvsadm", "awk", "sort", "sha256sum", "cut", "mktemp"] as const;
+
+/**
+ * The tools an apply or converge needs on every director, checked before the lock; keepalived
+ * is added where the spec manages keepalived on that director (MANAGED=yes in its params, or
+ * a keepalived start or reload planned).
+ */
+export const APPLY_TOOLS = ["ipvsadm", "flock", "setsid", "sha256sum", "awk", "sort", "cmp", "sysctl"] as const;
 
 /** Shell functions shared by the read-state and apply scripts, so both compute one fingerprint. */
 const COMMON = String.raw`
@@ -37,6 +50,14 @@ keepalived_pid() {
   p=$(cat "$KPID" 2>/dev/null) || return 1
   [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"
 }
+
+# the tools of "$@" that the director lacks, comma-separated ("" when it has them all):
+# command -v is built into every POSIX sh, so this runs before anything else can fail
+lacking_tools() {
+  _lack=""; _sep=""
+  for _tool in "$@"; do command -v "$_tool" > /dev/null 2>&1 || { _lack="$_lack$_sep$_tool"; _sep=", "; }; done
+  echo "$_lack"
+}
 `;
 
 /** Prints the live state in `==ipvsc:NAME==` sections (see src/state/live-state.ts). */
@@ -47,6 +68,8 @@ ${COMMON}
 [ $# -ge 1 ] && KCONF_DIR=$1
 [ -z "$TRACING" ] || exec 8>&2
 trace "read-state: start"
+LACKING=$(lacking_tools ${READ_STATE_TOOLS.join(" ")})
+[ -z "$LACKING" ] || { echo "director lacks $LACKING" >&2; exit 10; }
 # one read of the table for both the fingerprint and the save section (a read costs seconds
 # on a big table and a slow director), so both describe the very same table
 T=$(mktemp) || exit 1
@@ -91,11 +114,14 @@ echo "==ipvsc:end=="
  *                          computes the batches itself, under the lock, and applies them
  *   sh apply.sh plan-only DIR
  *                          the converge planner alone, no ipvsadm: reads the live table from
- *                          DIR/live.rules (or DIR/live.save + DIR/live.thresholds)
+ *                          DIR/live.rules (or DIR/live.save + DIR/live.thresholds), our old
+ *                          record from DIR/owned.old, the other owners' from DIR/others.owned
  * DIR holds the staged files: params, fingerprint, apply.batch, drain.list, finalize.batch,
  * rollback.batch, expected.rules, sysctl.conf, owned, and keepalived.conf + secrets/ when
  * keepalived is managed. Results (DIR/result): 0 applied; 10 refused, nothing changed;
  * 11 failed and restored to the old state; 12 failed and the old state could not be restored.
+ * run and converge first check the tools (APPLY_TOOLS, keepalived where managed): a director
+ * that lacks one exits 10 with "ipvsc: refused: director lacks X, Y" before any lock or change.
  */
 export const APPLY_SCRIPT = String.raw`#!/bin/sh
 # ipvsc apply: lock, check the plan's fingerprint, snapshot, check keepalived's config,
@@ -113,6 +139,28 @@ finish() {
 }
 
 refuse() { say "refused: $*"; finish 10 "nothing was changed (old state)"; }
+
+require_tools() {
+  # before the lock and before any change (run and converge, ahead of the worker): a director
+  # without a tool the apply needs is refused by the tool's name, not by a later misleading
+  # failure (without flock, "another apply holds the lock"; without setsid, a worker that never
+  # starts). $1 is the params file, only read here (a converge checks it against its manifest
+  # later): keepalived is needed where the spec manages it or the plan starts or reloads it.
+  _tools="${APPLY_TOOLS.join(" ")}"
+  _ka=no
+  if [ -f "$1" ]; then
+    while IFS= read -r _l; do
+      case "$_l" in MANAGED=yes|KEEPALIVED=start|KEEPALIVED=reload) _ka=yes ;; esac
+    done < "$1"
+  fi
+  [ "$_ka" = no ] || _tools="$_tools keepalived"
+  _lack=$(lacking_tools $_tools)
+  [ -n "$_lack" ] || return 0
+  # no result file: no worker ran, and a later rerun of the same plan must not replay this
+  say "refused: director lacks $_lack"
+  say "result 10: nothing was changed (old state)"
+  exit 10
+}
 
 # the service selector of a rule line ("-A -t X -s ...", "-a -t X -r ...", "-D -t X" -> "-t X"):
 # fields 2 and 3, and the -6 of an IPv6 fwmark in field 4 (-t A:P, -u A:P, --sctp-service
@@ -219,6 +267,11 @@ phase == "owned" && $1 == "service" && NF >= 3 {
   if (s != "") ours[s] = (NF >= 4 && $4 == "keepalived") ? "keepalived" : "applier"
   next
 }
+phase == "others" && $1 == "service" && NF >= 3 {
+  s = keysel($3)
+  if (s != "") theirs[s] = 1
+  next
+}
 END {
   for (i = 1; i <= nd; i++) {
     s = dorder[i]; app = (downer[s] == "applier")
@@ -244,8 +297,9 @@ END {
   }
   for (i = 1; i <= nl; i++) {
     s = lorder[i]
-    # services nobody declares and we never owned are foreign: untouched
-    if ((s in downer) || !(s in ours)) continue
+    # services nobody declares and we never owned are foreign: untouched; so are those
+    # another owner records, even when our old record names them too
+    if ((s in downer) || !(s in ours) || (s in theirs)) continue
     for (k = 1; k <= lcount[s]; k++) drainrs(s, llist[s, k])
     if (ours[s] == "keepalived") continue
     u = ""
@@ -264,18 +318,19 @@ END {
 '
 
 plan_batches() {
-  # DIR/desired.rules, DIR/desired-keepalived.rules, DIR/live.rules, DIR/owned.old -> batches
+  # DIR/desired.rules, DIR/desired-keepalived.rules, DIR/live.rules, DIR/owned.old,
+  # DIR/others.owned (the other owners' records) -> batches
   if [ ! -f "$D/live.rules" ]; then
     [ -f "$D/live.save" ] || return 1
     [ -f "$D/live.thresholds" ] || : > "$D/live.thresholds"
     merge_live "$D/live.save" "$D/live.thresholds" > "$D/live.rules" || return 1
   fi
-  for f in desired.rules desired-keepalived.rules owned.old; do [ -f "$D/$f" ] || : > "$D/$f"; done
+  for f in desired.rules desired-keepalived.rules owned.old others.owned; do [ -f "$D/$f" ] || : > "$D/$f"; done
   for f in apply.batch drain.list finalize.batch rollback.batch removed.selectors; do : > "$D/$f"; done
   # staged rule files open with a comment line (ipvsadm -R would refuse it; only awk reads them)
   sed '/^#/d' "$D/desired.rules" > "$D/expected.rules" || return 1
   awk -v D="$D" "$PLAN_AWK" phase=desired "$D/desired.rules" phase=kdesired "$D/desired-keepalived.rules" \
-    phase=live "$D/live.rules" phase=owned "$D/owned.old"
+    phase=live "$D/live.rules" phase=owned "$D/owned.old" phase=others "$D/others.owned"
 }
 
 keepalived_action() {
@@ -304,6 +359,9 @@ converge_plan() {
   ipvsadm -L -n --thresholds > "$D/live.thresholds" || refuse "could not read the thresholds"
   trace "converge: ipvsadm -L -n --thresholds"
   if [ -f "$STATE/owners/$OWNER.owned" ]; then cp "$STATE/owners/$OWNER.owned" "$D/owned.old"; else : > "$D/owned.old"; fi
+  for f in "$STATE"/owners/*.owned; do
+    [ -f "$f" ] && [ "$f" != "$STATE/owners/$OWNER.owned" ] && cat "$f"
+  done > "$D/others.owned"
   plan_batches || refuse "could not compute the plan"
   trace "converge: plan"
   KEEPALIVED=$(keepalived_action)
@@ -579,6 +637,7 @@ mode=""; D=""
 case "$mode" in run|wait|converge) [ -z "$TRACING" ] || { exec 8>&2; trace "$mode: start"; } ;; esac
 case "$mode" in
   run)
+    require_tools "$D/params"
     if [ -f "$D/result" ]; then
       # this very plan ran before (same content, same live fingerprint). Reattach to that run,
       # unless the director is back in the state the plan was made for (emptied or restored
@@ -596,6 +655,7 @@ case "$mode" in
   worker) worker run ;;
   converge)
     [ $# -ge 3 ] || { echo "$USAGE" >&2; exit 2; }
+    require_tools "$D/params"
     converge_start "$3" ;;
   converge-worker) worker converge ;;
   plan-only) plan_batches || { echo "ipvsc: plan-only needs DIR/live.rules or DIR/live.save" >&2; exit 2; } ;;

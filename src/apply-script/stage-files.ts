@@ -60,7 +60,7 @@ export function stageApply(input: StageInputs): StagedApply {
   const keepalived = plan.keepalived.action;
   const body: Omit<StagedFile, "path">[] = [];
   const named: [string, string, boolean][] = [
-    ["params", `OWNER=${plan.owner}\nKCONF_DIR=${input.keepalivedConfigDir}\nDRAIN_TIMEOUT=${Math.max(0, Math.round(input.drainTimeoutSeconds))}\nKEEPALIVED=${keepalived}\n`, false],
+    ["params", `OWNER=${plan.owner}\nKCONF_DIR=${input.keepalivedConfigDir}\nDRAIN_TIMEOUT=${Math.max(0, Math.round(input.drainTimeoutSeconds))}\nKEEPALIVED=${keepalived}\nMANAGED=${plan.keepalived.managed ? "yes" : "no"}\n`, false],
     ["fingerprint", `${plan.fingerprint}\n`, false],
     ["apply.batch", lines(plan.batches.apply), false],
     ["drain.list", lines(plan.batches.drain.map((d) => `${d.selector} ${d.realServer}`)), false],

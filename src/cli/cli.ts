@@ -208,17 +208,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }));
 
   withRolloutOptions(program.command("drift"))
-    .description("compare the live directors with the spec; exit 3 when they differ")
+    .description("compare the live directors with this owner's spec; exit 3 when they differ (services other owners record are information)")
     .argument("<spec>", "spec file")
-    .action(rolloutAction("drift", async (output, opts) => {
+    .option("--strict", "count everything not ours as drift too: services other owners record, and ours that another owner records as well")
+    .action(rolloutAction("drift", async (output, opts, o) => {
       const plan = planAgainst(output, await readLiveStates(output, opts), opts);
       let drifted = false;
       for (const dp of plan.directors) {
-        const r = driftOf(dp);
+        const r = driftOf(dp, { strict: o.strict === true });
         if (r.drift.length > 0) drifted = true;
         io.out(`${dp.director}: ${r.drift.length === 0 ? "in sync" : `${r.drift.length} difference(s)`}\n`);
         for (const line of r.drift) io.out(`  drift: ${line}\n`);
         for (const line of r.health) io.out(`  health: ${line}\n`);
+        for (const line of r.info) io.out(`  info: ${line}\n`);
       }
       return drifted ? EXIT_DRIFT : EXIT_OK;
     }));

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { stageApply, type StagedApply } from "../apply-script/stage-files.js";
 import type { CompileOutput } from "../compile.js";
 import type { DirectorModel } from "../model/model.js";
+import { contestedLine, otherOwnerLine } from "../plan/format-plan.js";
 import { computePlan } from "../plan/plan.js";
 import type { DirectorPlan, Plan } from "../plan/plan-types.js";
 import type { LiveState } from "../state/live-state.js";
@@ -116,13 +117,32 @@ export async function loadPlan(path: string): Promise<Plan> {
 /** What drift detection reports for one director. */
 export interface DriftReport {
   director: string;
+  /** differences: `ipvsc drift` exits 3 when any director has one */
   drift: string[];
+  /** keepalived-owned real servers missing from the kernel: what a failed health check does */
   health: string[];
+  /** what is not ours and not drift: services another owner records (drift under `strict`) */
+  info: string[];
 }
 
-/** Differences between the spec and a director that health checks do not explain. */
-export function driftOf(dp: DirectorPlan): DriftReport {
-  const drift: string[] = [], health: string[] = [];
+/** How strictly drift is judged. */
+export interface DriftOptions {
+  /**
+   * Count everything not ours as drift: services other owners record, and services this spec
+   * declares that another owner records too. Off: only differences in this owner's services
+   * and services no owner records are drift.
+   */
+  strict?: boolean;
+}
+
+/**
+ * Differences between the spec and a director that health checks do not explain. Drift is per
+ * owner: the plan's operations (this owner's services) and services no owner records count;
+ * services another owner records are information (two specs share the director), unless strict.
+ */
+export function driftOf(dp: DirectorPlan, opts: DriftOptions = {}): DriftReport {
+  const drift: string[] = [], health: string[] = [], info: string[] = [];
+  const notOurs = opts.strict === true ? drift : info;
   for (const op of dp.operations) {
     const what = `${op.action} ${op.service}${op.realServer ? ` ${op.realServer}` : ""}${op.changes.length ? `: ${op.changes.map((c) => `${c.field} ${c.from} -> ${c.to}`).join(", ")}` : ""}`;
     // a keepalived-owned real server missing from the kernel is what a failed check does
@@ -131,6 +151,12 @@ export function driftOf(dp: DirectorPlan): DriftReport {
   }
   if (dp.keepalived.configChanged) drift.push("keepalived.conf differs from the spec");
   if (dp.keepalived.action === "start") drift.push("keepalived is not running");
-  for (const f of dp.foreign) drift.push(`foreign service ${f.serviceKey}${f.ownedBy ? ` (owned by ${f.ownedBy})` : ""}`);
-  return { director: dp.director, drift, health };
+  for (const c of dp.contested ?? []) notOurs.push(contestedLine(c));
+  for (const f of dp.foreign) {
+    // a pruned one is a remove-service operation above already
+    if (f.pruned) continue;
+    if (f.ownedBy !== undefined) notOurs.push(otherOwnerLine(f));
+    else drift.push(`foreign service ${f.serviceKey}: no owner records it`);
+  }
+  return { director: dp.director, drift, health, info };
 }

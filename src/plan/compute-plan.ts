@@ -15,13 +15,13 @@ import { renderOwnershipRecord, type LiveState, type OwnershipRecord } from "../
 import { realServerChanges, serviceChanges } from "./describe-changes.js";
 import { diffConfigText } from "./diff-config-text.js";
 import { pairRealServers } from "./pair-real-servers.js";
-import type { DirectorPlan, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
+import type { ContestedService, DirectorPlan, ForeignService, PlanBatches, PlanOperation } from "./plan-types.js";
 
 /** Planner settings. */
 export interface PlanOptions {
   /** who this spec is on the director: services in this owner's record are ours to change */
   owner: string;
-  /** remove foreign services too */
+  /** remove foreign services too: only those no owner's record names */
   prune?: boolean;
 }
 
@@ -56,14 +56,19 @@ function byKey<T extends { key: IpvsService["key"] }>(items: T[]): Map<string, T
   return new Map(items.map((i) => [serviceKeyString(i.key), i]));
 }
 
-/** Ownership records on the director that are not ours: key -> owner. */
+/** Ownership records on the director that are not ours: key -> the owners naming it ("b, c"), sorted. */
 function othersOwnership(live: LiveState, owner: string): Map<string, string> {
-  const out = new Map<string, string>();
+  const owners = new Map<string, Set<string>>();
   for (const rec of live.ownership) {
     if (rec.owner === owner) continue;
-    for (const key of Object.values(rec.services)) out.set(key.split(" ")[0]!, rec.owner);
+    for (const value of Object.values(rec.services)) {
+      const key = value.split(" ")[0]!;
+      const set = owners.get(key) ?? new Set<string>();
+      set.add(rec.owner);
+      owners.set(key, set);
+    }
   }
-  return out;
+  return new Map([...owners].map(([key, set]) => [key, [...set].sort().join(", ")]));
 }
 
 /** Our previous record: service key -> [name, owner kind]. */
@@ -192,8 +197,10 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   const foreign: ForeignService[] = [];
   for (const [key, current] of liveByKey) {
     if (desiredByKey.has(key)) continue;
-    const mine = ours.get(key);
     const ownedBy = others.get(key);
+    // another owner's record names it: theirs, never an operation here, even when our old
+    // record names it too (two specs declared it once; it is left to the one that still does)
+    const mine = ownedBy === undefined ? ours.get(key) : undefined;
     const prunable = options.prune === true && ownedBy === undefined;
     if (!mine && !prunable) {
       foreign.push({ serviceKey: key, realServers: current.realServers.length, ...(ownedBy ? { ownedBy } : {}), pruned: false });
@@ -251,6 +258,13 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     return liveByKey.has(key) && !ours.has(key);
   }).map((s) => s.name);
 
+  // declared here and named by another owner's record too: both specs change it
+  const contested: ContestedService[] = [];
+  for (const s of desiredServices) {
+    const ownedBy = others.get(keyOf.get(s)!);
+    if (ownedBy !== undefined) contested.push({ service: s.name, serviceKey: keyOf.get(s)!, ownedBy });
+  }
+
   const plan: DirectorPlan = {
     director: desired.model.name,
     fingerprint: live.fingerprint,
@@ -258,6 +272,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     operations: ops,
     adopting,
     foreign: foreign.sort((a, b) => (a.serviceKey < b.serviceKey ? -1 : 1)),
+    ...(contested.length > 0 ? { contested } : {}),
     keepalived: { managed, configChanged, diff, action },
     batches,
     expectedRules,

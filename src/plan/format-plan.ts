@@ -1,5 +1,5 @@
 /** Three renderings of a plan: for people (terminal), JSON (stable), Markdown (pull requests). */
-import type { DirectorPlan, Plan, PlanOperation } from "./plan-types.js";
+import type { ContestedService, DirectorPlan, ForeignService, Plan, PlanOperation } from "./plan-types.js";
 
 const SYMBOL: Record<PlanOperation["action"], string> = {
   "add-service": "+", "edit-service": "~", "remove-service": "-",
@@ -42,6 +42,21 @@ function adoptionLine(d: DirectorPlan): string | undefined {
   return `= adopt ${shown}: on the director already, recorded as owned by ${d.owner} (no kernel change)`;
 }
 
+/** A service another owner records: information, never an operation of this plan. */
+export function otherOwnerLine(f: ForeignService): string {
+  return `service ${f.serviceKey} (${f.realServers} real server${f.realServers === 1 ? "" : "s"}) is owned by ${f.ownedBy}: not ours, left alone`;
+}
+
+/** A service no owner records, not declared here (drift; removed only by prune). */
+export function foreignLine(f: ForeignService): string {
+  return `foreign service ${f.serviceKey} (${f.realServers} real servers): left alone`;
+}
+
+/** A service this spec declares that another owner records too. */
+export function contestedLine(c: ContestedService): string {
+  return `service ${c.service} (${c.serviceKey}) is also recorded by ${c.ownedBy}: both specs manage it (declare it in one only)`;
+}
+
 /** The plan for a terminal, like `terraform plan`; `color` adds ANSI colours. */
 export function formatPlanText(plan: Plan, opts: { color?: boolean } = {}): string {
   const c = (code: string, s: string) => (opts.color ? `${code}${s}${COLOR.reset}` : s);
@@ -64,8 +79,10 @@ export function formatPlanText(plan: Plan, opts: { color?: boolean } = {}): stri
         if (l !== "") out.push(`    ${c(col, l)}`);
       }
     }
+    for (const x of d.contested ?? []) out.push(`  ${c(COLOR["~"], `! ${contestedLine(x)}`)}`);
     for (const f of d.foreign) {
-      out.push(`  ${f.pruned ? c(COLOR["-"], `- prune foreign service ${f.serviceKey}`) : c(COLOR.dim, `! foreign service ${f.serviceKey} (${f.realServers} real servers${f.ownedBy ? `, owned by ${f.ownedBy}` : ""}): left alone`)}`);
+      if (f.pruned) out.push(`  ${c(COLOR["-"], `- prune foreign service ${f.serviceKey}`)}`);
+      else out.push(`  ${c(COLOR.dim, f.ownedBy !== undefined ? `i ${otherOwnerLine(f)}` : `! ${foreignLine(f)}`)}`);
     }
   }
   return `${out.join("\n")}\n`;
@@ -96,9 +113,12 @@ export function formatPlanMarkdown(plan: Plan): string {
       for (const op of d.operations) out.push(`| ${SYMBOL[op.action]} | ${opLine(op).slice(2).replace(/ \[.*$/, "").replace(/\|/g, "\\|")} | ${op.class} | ${op.owner} |`);
     }
     if (d.keepalived.diff) out.push("", "<details><summary>keepalived.conf diff</summary>", "", "```diff", d.keepalived.diff.trimEnd(), "```", "</details>");
+    for (const x of d.contested ?? []) out.push("", `**Also recorded by ${x.ownedBy}:** \`${x.service}\` (\`${x.serviceKey}\`): both specs manage it.`);
     if (d.foreign.length > 0) {
       out.push("", "Foreign services (not declared here):");
-      for (const f of d.foreign) out.push(`- \`${f.serviceKey}\`${f.pruned ? " — **pruned**" : " — left alone"}`);
+      for (const f of d.foreign) {
+        out.push(`- \`${f.serviceKey}\`${f.pruned ? " — **pruned**" : f.ownedBy !== undefined ? ` — owned by ${f.ownedBy}, not ours, left alone` : " — no owner records it, left alone"}`);
+      }
     }
   }
   return `${out.join("\n")}\n`;

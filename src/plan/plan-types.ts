@@ -33,14 +33,27 @@ export interface PlanOperation {
   note?: string;
 }
 
-/** A service found on the director that this spec does not own. */
+/**
+ * A service found on the director that this spec does not declare and this owner does not
+ * remove: either nobody's record names it (foreign: drift, removed only with prune) or
+ * another owner's does (`ownedBy`: that owner's, never an operation here, not drift).
+ */
 export interface ForeignService {
   serviceKey: string;
   realServers: number;
-  /** another owner's record names it */
+  /** another owner's record names it (several: "b, c"): theirs, left alone even with prune */
   ownedBy?: string;
-  /** removed because pruning was asked for */
+  /** removed because pruning was asked for (never when `ownedBy` is set) */
   pruned: boolean;
+}
+
+/** A service this spec declares that another owner's record names too: both specs change it. */
+export interface ContestedService {
+  /** the name in this spec */
+  service: string;
+  serviceKey: string;
+  /** the other owner(s) whose record names it ("b, c") */
+  ownedBy: string;
 }
 
 /** The ipvsadm command lists the apply script runs. */
@@ -72,6 +85,12 @@ export interface DirectorPlan {
    */
   adopting?: string[];
   foreign: ForeignService[];
+  /**
+   * Services this spec declares that another owner's record names too: this apply manages
+   * them (and records them as ours) while the other owner does as well. Absent when there are
+   * none, and in plans saved before it was reported.
+   */
+  contested?: ContestedService[];
   keepalived: {
     /** keepalived runs on this director for this spec (health-checked pools or VRRP) */
     managed: boolean;

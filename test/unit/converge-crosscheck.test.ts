@@ -68,6 +68,8 @@ interface ServiceRoll {
   owner: "applier" | "keepalived";
   /** our old record names it, with this owner kind */
   recorded: "no" | "applier" | "keepalived";
+  /** another owner's record names it (then it is never ours to remove) */
+  theirs: boolean;
   editService: boolean;
   desiredServers: boolean[];
   liveServers: boolean[];
@@ -79,6 +81,7 @@ const arbRoll = fc.record({
   live: fc.boolean(),
   owner: fc.constantFrom<"applier" | "keepalived">("applier", "applier", "keepalived"),
   recorded: fc.constantFrom<ServiceRoll["recorded"]>("no", "applier", "applier", "keepalived"),
+  theirs: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
   editService: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
   desiredServers: fc.array(fc.integer({ min: 0, max: 4 }).map((n) => n !== 0), { minLength: 5, maxLength: 5 }),
   liveServers: fc.array(fc.integer({ min: 0, max: 4 }).map((n) => n !== 0), { minLength: 5, maxLength: 5 }),
@@ -107,12 +110,17 @@ interface Triple {
   desired: ServiceModel[];
   live: IpvsTable;
   record: OwnershipRecord;
+  /** another owner's record on the director (none: an empty one) */
+  others?: OwnershipRecord;
 }
+
+const OTHER_OWNER = "other-stack";
 
 function tripleOf(universe: IpvsTable, rolls: ServiceRoll[]): Triple {
   const desired: ServiceModel[] = [];
   const live: IpvsService[] = [];
   const record: OwnershipRecord = { owner: OWNER, services: {} };
+  const others: OwnershipRecord = { owner: OTHER_OWNER, services: {} };
   universe.services.forEach((svc, i) => {
     const roll = rolls[i]!;
     const name = `svc-${i}`;
@@ -123,8 +131,9 @@ function tripleOf(universe: IpvsTable, rolls: ServiceRoll[]): Triple {
     }
     if (roll.live) live.push({ ...(roll.editService ? editedService(svc) : svc), realServers: pick(roll.liveServers, true) });
     if (roll.recorded !== "no") record.services[name] = `${serviceKeyString(svc.key)} ${roll.recorded}`;
+    if (roll.theirs) others.services[`theirs-${i}`] = `${serviceKeyString(svc.key)} applier`;
   });
-  return { desired, live: { services: live }, record };
+  return { desired, live: { services: live }, record, others };
 }
 
 const arbTriple = arbIpvsTable({ maxServices: 7 }).chain((universe) =>
@@ -141,7 +150,7 @@ function directorOf(services: ServiceModel[]): DirectorModel {
 function liveStateOf(t: Triple): LiveState {
   return {
     director: "lb1", fingerprint: "f", table: t.live, connections: new Map(), keepalivedConf: undefined,
-    keepalivedRunning: false, ownership: [t.record, { owner: "other-stack", services: {} }], vrrpStates: {},
+    keepalivedRunning: false, ownership: [t.record, t.others ?? { owner: OTHER_OWNER, services: {} }], vrrpStates: {},
     syncDaemons: [], addresses: [], issues: [],
   };
 }
@@ -181,6 +190,8 @@ function scriptBatches(t: Triple, runner: Runner, liveFiles?: { save: string; th
     writeFileSync(join(dir, "live.rules"), renderIpvsadmRules(t.live));
   }
   writeFileSync(join(dir, "owned.old"), renderOwnershipRecord(t.record));
+  // as converge_plan gathers them: every other owner's record, one after the other
+  writeFileSync(join(dir, "others.owned"), renderOwnershipRecord(t.others ?? { owner: OTHER_OWNER, services: {} }));
   const r = runner.run(dir);
   assert.equal(r.status, 0, r.stderr);
   const read = (name: string) => readFileSync(join(dir, name), "utf8").split("\n").filter((l) => l !== "");
@@ -267,6 +278,25 @@ describe("the converge planner (awk) agrees with the TypeScript planner", () => 
       assert.deepEqual(sh.finalize, ["-d -t 203.0.113.10:80 -r 192.0.2.11:8080", "-D -u 203.0.113.98:53"]);
       assert.deepEqual(sh.removed, ["-u 203.0.113.98:53"]);
       assert.deepEqual(sh.rollback, tsBatches(t).rollback);
+    }
+  });
+
+  test("a service another owner records is never removed here, even when our old record names it too", () => {
+    // two specs declared udp/…:53 once; ours no longer does, the other owner's record still names it
+    const t: Triple = {
+      desired: [],
+      live: replay({ services: [] }, [
+        "-A -u 203.0.113.98:53 -s rr", "-a -u 203.0.113.98:53 -r 192.0.2.54:53 -m -w 3",
+        "-A -t 203.0.113.10:80 -s rr", "-a -t 203.0.113.10:80 -r 192.0.2.11:80 -m -w 1",
+      ]),
+      record: { owner: OWNER, services: { dns: "udp/203.0.113.98:53 applier", web: "tcp/203.0.113.10:80 applier" } },
+      others: { owner: OTHER_OWNER, services: { dns: "udp/203.0.113.98:53 applier" } },
+    };
+    const ts = tsBatches(t);
+    assert.deepEqual(ts.finalize, ["-D -t 203.0.113.10:80"], "only the service no other owner records is removed");
+    for (const runner of RUNNERS) {
+      const sh = scriptBatches(t, runner);
+      assert.deepEqual(sh, ts);
     }
   });
 
@@ -565,6 +595,23 @@ describe("apply.sh converge on a simulated director", () => {
     const r3 = d.converge(second);
     assert.equal(r3.status, 0, r3.out);
     assert.match(r3.out, /plan: 0 change\(s\), 0 drain\(s\), 0 delete\(s\); keepalived: none/);
+  });
+
+  test(`leaves a service another owner's record names, though ours named it too (${userland} userland)`, (t) => {
+    const d = simulatedDirector(userland);
+    t.after(() => d.cleanup());
+    const both = staging(spec([{ address: "192.0.2.21", port: 8443 }]), d.kconf);
+    d.stage(both);
+    assert.equal(d.converge(both).status, 0);
+    // another stack declares api as well (its record names it), and this spec drops it
+    writeFileSync(join(d.root, "state/owners/api-stack.owned"), "owner api-stack\nservice api tcp/203.0.113.10:8443 applier\n");
+    const withoutApi = staging({ ...spec([]), services: spec([]).services.slice(0, 1) }, d.kconf);
+    d.stage(withoutApi);
+    const r = d.converge(withoutApi);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /plan: 0 change\(s\), 0 drain\(s\), 0 delete\(s\)/);
+    assert.match(readFileSync(d.stateFile, "utf8"), /^-A -t 203\.0\.113\.10:8443 -s wrr$/m, "api is still there");
+    assert.doesNotMatch(readFileSync(join(d.root, "state/owners/edge.owned"), "utf8"), /api/, "and no longer in our record");
   });
 
   test(`refuses staged files that are not the ones the command names, and secrets without their checksums (${userland} userland)`, (t) => {
