@@ -48,7 +48,7 @@ export function otherOwnerLine(f: ForeignService): string {
 }
 
 /** A service no owner records, not declared here (drift; removed only by prune). */
-export function foreignLine(f: ForeignService): string {
+function foreignLine(f: ForeignService): string {
   return `foreign service ${f.serviceKey} (${f.realServers} real servers): left alone`;
 }
 
