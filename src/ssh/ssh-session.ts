@@ -62,7 +62,10 @@ export class SshSession {
     if (config.privateKey === undefined && agent) config.agent = agent;
     await new Promise<void>((resolve, reject) => {
       client.once("ready", () => resolve());
-      client.once("error", (e: Error) => {
+      // `on`, not `once`: ssh2 emits more than one error for one failure (a handshake timeout,
+      // then "Connection lost before handshake" as it drops the socket); an unheard one would
+      // be an uncaught exception. The first settles the promise.
+      client.on("error", (e: Error) => {
         const reason = /verification failed/i.test(e.message)
           ? `host key of ${target.host}:${target.port} does not match the pinned key (refusing to connect)`
           : e.message;
