@@ -145,9 +145,50 @@ export function teardownKeepalivedConf(compiled: CompileOutput, director: string
 }
 
 /** The director model as the resource's input: plain JSON, no VRRP secret (not even a placeholder). */
-function modelInput(compiled: CompileOutput, director: string): DirectorModel {
+export function modelInput(compiled: CompileOutput, director: string): DirectorModel {
   const d = compiled.model.directors.find((x) => x.name === director)!;
   return JSON.parse(JSON.stringify({ ...d, vrrpSecrets: {} })) as DirectorModel;
+}
+
+/** What {@link directorStateInputs} needs besides the compiled spec and the director's name. */
+export interface DirectorStateInputOptions<Connection, Credentials, Files> {
+  owner: string;
+  connection: Connection;
+  credentials: Credentials;
+  secretFiles: Files;
+  /** @default 30 */
+  drainTimeoutSeconds?: number;
+}
+
+/**
+ * The director resource's inputs for one director of a compiled spec (DirectorResourceProps
+ * when the connection, credentials and secret files are plain values; IpvsDirector passes
+ * Outputs). Pure: a lab test builds the provider's props with it exactly as IpvsDirector does.
+ */
+export function directorStateInputs<Connection, Credentials, Files>(
+  compiled: CompileOutput,
+  director: string,
+  options: DirectorStateInputOptions<Connection, Credentials, Files>,
+) {
+  const artifacts = compiled.directors.find((d) => d.name === director);
+  const model = compiled.model.directors.find((d) => d.name === director);
+  if (!artifacts || !model) throw new Error(`no director ${director} in the compiled spec`);
+  const view = desiredDirectorView(model, artifacts.keepalivedConf);
+  return {
+    director,
+    owner: options.owner,
+    connection: options.connection,
+    credentials: options.credentials,
+    services: view.services,
+    keepalived: view.keepalived,
+    keepalivedConf: view.keepalivedConf,
+    model: modelInput(compiled, director),
+    sysctlConf: compiled.sysctlConf,
+    keepalivedConfigDir: compiled.model.keepalived.configDir,
+    teardownKeepalivedConf: teardownKeepalivedConf(compiled, director),
+    secretFiles: options.secretFiles,
+    drainTimeoutSeconds: options.drainTimeoutSeconds ?? 30,
+  };
 }
 
 /**
@@ -183,22 +224,13 @@ export class IpvsDirector extends pulumi.ComponentResource {
 
     if (args.ssh) {
       const { connection, credentials } = connectionOf(args.ssh, this, director);
-      const view = desiredDirectorView(model, artifacts.keepalivedConf);
-      this.state = new IpvsDirectorState(`${name}-state`, {
-        director,
+      this.state = new IpvsDirectorState(`${name}-state`, directorStateInputs(compiled, director, {
         owner: args.owner,
         connection,
         credentials,
-        services: view.services,
-        keepalived: view.keepalived,
-        keepalivedConf: view.keepalivedConf,
-        model: modelInput(compiled, director),
-        sysctlConf: compiled.sysctlConf,
-        keepalivedConfigDir: compiled.model.keepalived.configDir,
-        teardownKeepalivedConf: teardownKeepalivedConf(compiled, director),
         secretFiles: this.secretFiles.apply((files) => files.map((f) => ({ path: f.path, content: f.content }))),
-        drainTimeoutSeconds: args.drainTimeoutSeconds ?? 30,
-      }, {
+        ...(args.drainTimeoutSeconds !== undefined ? { drainTimeoutSeconds: args.drainTimeoutSeconds } : {}),
+      }), {
         parent: this,
         dependsOn: args.after ?? [],
         ...(args.retainOnDelete !== undefined ? { retainOnDelete: args.retainOnDelete } : {}),
