@@ -100,6 +100,9 @@ class DirectorError extends Error {
   constructor(director: string, message: string) {
     super(`director ${director}: ${message}`);
     this.name = "DirectorError";
+    // Pulumi's dynamic provider host prints a failed check/diff/read/delete as
+    // `${e}: ${e.stack}`: without frames, that is the message and nothing else
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 
