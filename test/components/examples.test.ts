@@ -1,6 +1,8 @@
 /**
  * Every Pulumi program under examples/ runs under mocks (each in its own process), and the
- * two shipped programs create exactly what they should.
+ * two shipped programs create exactly what they should: one IpvsDirector per director and
+ * one director resource (IpvsDirectorState) under each, with the inputs compile() of the
+ * same spec gives, the secrets only where they belong, the rollout chain as dependencies.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -8,16 +10,22 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { compile, stageConverge } from "../../src/index.js";
-import { plainStrings, type Registered } from "./support/mocks.js";
+import { teardownKeepalivedConf } from "../../components/ipvs-director.js";
+import { compile, desiredDirectorView } from "../../src/index.js";
+import type { Registered, RegisteredOutputs } from "./support/mocks.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const STATE_TYPE = "pulumi-nodejs:dynamic/ipvs:IpvsDirectorState";
 const PASSWORD = "Zq8pW2xy";
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfakekeymaterial\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY_MATERIAL = "fakekeymaterial";
+const PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_MATERIAL}\n-----END OPENSSH PRIVATE KEY-----\n`;
+const HOST_KEY_1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINF5dX7s8aBrYgYcPyJLDiWYp61WHFUh5pV9soMUiLdB";
+const HOST_KEY_2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICSB+3nLXHdkc6OFyk/K4W9l1KAgZnXWu0bGdZqw/MQZ";
 
 interface ExampleRun {
   project: string;
   resources: Registered[];
+  outputs: RegisteredOutputs[];
   exports: Record<string, { value: unknown; secret: boolean }>;
 }
 
@@ -40,23 +48,43 @@ const PROGRAMS = readdirSync(join(ROOT, "examples"))
   .sort();
 const runs = new Map(PROGRAMS.map((d) => [d, runExample(join(ROOT, "examples", d))]));
 
-const asset = (r: Registered | undefined) => (r?.inputs.source as { $asset?: string } | undefined)?.$asset;
+/**
+ * Where `needle` occurs in the run's inputs and registered outputs, as JSON (inside secrets
+ * too): `<resource>.inputs.<key>`, with " (secret)" when that input or output is a secret.
+ */
+function occurrences(run: ExampleRun, needle: string): string[] {
+  const found: string[] = [];
+  for (const r of run.resources) {
+    const outputs = run.outputs.find((o) => o.urn === r.urn)?.outputs ?? {};
+    for (const [kind, props] of [["inputs", r.inputs], ["outputs", outputs]] as const) {
+      for (const [k, v] of Object.entries(props)) {
+        if (JSON.stringify(v).includes(needle)) {
+          const secret = v !== null && typeof v === "object" && "$secret" in v;
+          found.push(`${r.name}.${kind}.${k}${secret ? " (secret)" : ""}`);
+        }
+      }
+    }
+  }
+  return found.sort();
+}
 
 describe("every Pulumi program under examples/ runs under mocks", () => {
   test("at least the two shipped programs exist", () => {
     assert.ok(PROGRAMS.includes("pulumi-nat-web") && PROGRAMS.includes("pulumi-ha-pair"), PROGRAMS.join(", "));
   });
   for (const [name, run] of runs) {
-    test(`${name}: a cluster whose remote resources all belong to it, no secret in plain`, () => {
+    test(`${name}: a cluster whose director resources all belong to it, the private key only in their secret credentials`, () => {
       assert.equal(run.project, name);
       const clusters = run.resources.filter((r) => r.type === "ipvs:index:IpvsCluster");
       assert.ok(clusters.length >= 1);
-      for (const r of run.resources.filter((x) => x.custom)) {
+      const custom = run.resources.filter((x) => x.custom);
+      assert.ok(custom.length >= 1, "at least one director resource");
+      for (const r of custom) {
+        assert.equal(r.type, STATE_TYPE, `${r.name}: only director resources are custom`);
         assert.ok(clusters.some((c) => r.name.startsWith(`${c.name}-`)), `${r.name} is not named under a cluster`);
-        for (const p of plainStrings(r.inputs)) {
-          assert.ok(!p.text.includes(PASSWORD) && !p.text.includes("fakekeymaterial"), `${r.name}.${p.path} holds a secret in plain`);
-        }
+        assert.ok(run.resources.some((d) => d.type === "ipvs:index:IpvsDirector" && r.options.parent === d.urn), `${r.name}: parented to an IpvsDirector`);
       }
+      assert.deepEqual(occurrences(run, KEY_MATERIAL), custom.map((r) => `${r.name}.inputs.credentials (secret)`).sort());
       for (const [key, out] of Object.entries(run.exports)) {
         if (!out.secret) assert.ok(!JSON.stringify(out.value).includes(PASSWORD), `export ${key} holds the password in plain`);
       }
@@ -66,18 +94,19 @@ describe("every Pulumi program under examples/ runs under mocks", () => {
 
 describe("examples/pulumi-nat-web", () => {
   const run = runs.get("pulumi-nat-web")!;
-  const byName = (n: string) => run.resources.find((r) => r.name === n);
+  const byName = (n: string) => run.resources.find((r) => r.name === n)!;
 
-  test("one director: its copies, the prepare and the converge, nothing secret to stage", () => {
-    assert.deepEqual(run.resources.map((r) => r.name).sort(), [
-      "nat-web", "nat-web-lb1", "nat-web-lb1-apply-script", "nat-web-lb1-converge", "nat-web-lb1-desired-keepalived-rules",
-      "nat-web-lb1-desired-rules", "nat-web-lb1-keepalived-conf", "nat-web-lb1-manifest-sha256", "nat-web-lb1-owned",
-      "nat-web-lb1-params", "nat-web-lb1-prepare", "nat-web-lb1-sysctl-conf",
+  test("one director, one director resource under it", () => {
+    assert.deepEqual(run.resources.map((r) => `${r.name} ${r.type}`).sort(), [
+      "nat-web ipvs:index:IpvsCluster", "nat-web-lb1 ipvs:index:IpvsDirector", `nat-web-lb1-state ${STATE_TYPE}`,
     ]);
-    assert.equal(byName("nat-web-lb1-converge")!.inputs.stdin, undefined);
+    const state = byName("nat-web-lb1-state");
+    assert.equal(state.options.parent, byName("nat-web-lb1").urn);
+    assert.deepEqual(state.options.dependencies, []);
+    assert.equal(state.options.retainOnDelete, undefined);
   });
 
-  test("the rules, the staged files and the command", () => {
+  test("the rules, and the director resource's inputs: the view, keepalived.conf, the teardown config, the connection", () => {
     assert.equal(run.exports.ipvsadmRules!.value, [
       "-A -t 203.0.113.10:80 -s wlc",
       "-a -t 203.0.113.10:80 -r 192.0.2.11:8080 -m -w 10",
@@ -88,36 +117,64 @@ describe("examples/pulumi-nat-web", () => {
       "-a -t 203.0.113.10:9100 -r 192.0.2.12:9100 -m -w 1",
       "",
     ].join("\n"));
-    assert.equal(asset(byName("nat-web-lb1-keepalived-conf")), run.exports.keepalivedConf!.value);
-    assert.match(run.exports.keepalivedConf!.value as string, /^\s*HTTP_GET \{$/m);
-    assert.equal(asset(byName("nat-web-lb1-params")), 'OWNER=nat-web\nKCONF_DIR=/etc/keepalived\nDRAIN_TIMEOUT=60\nMANAGED=yes\nSECRET_FILES=""\n');
-    assert.equal(asset(byName("nat-web-lb1-owned")), "owner nat-web\nservice metrics tcp/203.0.113.10:9100 applier\nservice web tcp/203.0.113.10:80 keepalived\n");
-    assert.match(byName("nat-web-lb1-converge")!.inputs.create as string, /^sh \/var\/lib\/ipvsc\/apply\.sh converge \/var\/lib\/ipvsc\/stage\/nat-web [0-9a-f]{64}$/);
+    const inputs = byName("nat-web-lb1-state").inputs;
+    const common = { flags: "-", onePacket: false, persistence: "off", persistenceEngine: "-" };
+    const nat = (weight: number) => ({ forwarding: "nat", weight, upperThreshold: 0, lowerThreshold: 0 });
+    assert.deepEqual(inputs.services, {
+      "metrics tcp/203.0.113.10:9100": { ...common, owner: "applier", scheduler: "rr", servers: { "192.0.2.11:9100": nat(1), "192.0.2.12:9100": nat(1) } },
+      // the sorry server is keepalived's business, not a real server of the table
+      "web tcp/203.0.113.10:80": { ...common, owner: "keepalived", scheduler: "wlc", servers: { "192.0.2.11:8080": {}, "192.0.2.12:8080": {}, "192.0.2.13:8080": {} } },
+    });
+    assert.equal(inputs.owner, "nat-web");
+    assert.equal(inputs.director, "lb1");
+    assert.equal(inputs.drainTimeoutSeconds, 60);
+    assert.equal(inputs.keepalived, "running");
+    assert.equal(inputs.keepalivedConf, run.exports.keepalivedConf!.value);
+    assert.match(inputs.keepalivedConf as string, /^\s*HTTP_GET \{$/m);
+    assert.match(inputs.teardownKeepalivedConf as string, /^global_defs \{$/m);
+    assert.doesNotMatch(inputs.teardownKeepalivedConf as string, /virtual_server|vrrp_instance/);
+    assert.deepEqual(inputs.connection, { host: "198.51.100.11", port: 22, user: "root", hostKey: HOST_KEY_1 });
+    // the director's own ssh.privateKey (a config secret)
+    assert.deepEqual(inputs.credentials, { $secret: { privateKey: PRIVATE_KEY } });
+    assert.deepEqual(inputs.secretFiles, { $secret: [] }, "no VRRP: nothing secret to stage");
+    assert.match(inputs.__provider as string, /^exports\.handler = /);
   });
 });
 
 describe("examples/pulumi-ha-pair", () => {
   const run = runs.get("pulumi-ha-pair")!;
-  const byName = (n: string) => run.resources.find((r) => r.name === n);
+  const byName = (n: string) => run.resources.find((r) => r.name === n)!;
 
-  test("two directors rolled out backup first, each with a secret VRRP include", () => {
+  test("two directors rolled out backup first: lb1's director resource waits for lb2's", () => {
     assert.deepEqual(run.exports.rolloutOrder!.value, ["lb2", "lb1"]);
-    for (const d of ["lb1", "lb2"]) {
-      const include = byName(`edge-${d}-secret-vrrp-auth-VI_WEB`)!;
-      assert.deepEqual(include.inputs.source, { $secret: { $asset: `auth_pass ${PASSWORD}\n` } });
-      assert.equal(include.inputs.remotePath, "/var/lib/ipvsc/stage/edge/secrets/vrrp-auth-VI_WEB.conf");
-      const stdin = byName(`edge-${d}-converge`)!.inputs.stdin as { $secret: string };
-      assert.match(stdin.$secret, /^[0-9a-f]{64} {2}secrets\/vrrp-auth-VI_WEB\.conf\n$/);
-    }
-    assert.equal(run.exports.vrrpIncludes!.secret, true);
-    assert.equal((byName("edge-lb2-converge")!.inputs.connection as { $secret: { host: string } }).$secret.host, "198.51.100.12");
+    assert.deepEqual(run.resources.map((r) => `${r.name} ${r.type}`).sort(), [
+      "edge ipvs:index:IpvsCluster", "edge-lb1 ipvs:index:IpvsDirector", `edge-lb1-state ${STATE_TYPE}`,
+      "edge-lb2 ipvs:index:IpvsDirector", `edge-lb2-state ${STATE_TYPE}`,
+    ]);
+    assert.deepEqual(byName("edge-lb2-state").options.dependencies, []);
+    assert.deepEqual(byName("edge-lb1-state").options.dependencies, [byName("edge-lb2-state").urn]);
+    for (const d of ["lb1", "lb2"]) assert.equal(byName(`edge-${d}-state`).options.parent, byName(`edge-${d}`).urn);
   });
 
-  test("the staged files are the ones stageConverge makes from compile() of the same spec", () => {
+  test("the VRRP password: only in the secret include files (the director resources' secretFiles and the directors' secret output)", () => {
+    for (const d of ["lb1", "lb2"]) {
+      assert.deepEqual(byName(`edge-${d}-state`).inputs.secretFiles,
+        { $secret: [{ path: "/etc/keepalived/vrrp-auth-VI_WEB.conf", content: `auth_pass ${PASSWORD}\n` }] });
+    }
+    assert.deepEqual(occurrences(run, PASSWORD), [
+      "edge-lb1-state.inputs.secretFiles (secret)", "edge-lb1.outputs.secretFiles (secret)",
+      "edge-lb2-state.inputs.secretFiles (secret)", "edge-lb2.outputs.secretFiles (secret)",
+    ].sort());
+    assert.equal(run.exports.vrrpIncludes!.secret, true);
+    assert.deepEqual(byName("edge-lb2-state").inputs.connection, { host: "198.51.100.12", port: 22, user: "root", hostKey: HOST_KEY_2 });
+    assert.deepEqual(byName("edge-lb1-state").inputs.credentials, { $secret: { privateKey: PRIVATE_KEY } });
+  });
+
+  test("the director resources' inputs are what compile() of the same spec gives", () => {
     const out = compile({
       directors: [
-        { name: "lb1", interfaces: ["eth0", "eth1"], address: "198.51.100.11" },
-        { name: "lb2", interfaces: ["eth0", "eth1"], address: "198.51.100.12" },
+        { name: "lb1", interfaces: ["eth0", "eth1"], address: "198.51.100.11", ssh: { host: "198.51.100.11", hostKey: HOST_KEY_1 } },
+        { name: "lb2", interfaces: ["eth0", "eth1"], address: "198.51.100.12", ssh: { host: "198.51.100.12", hostKey: HOST_KEY_2 } },
       ],
       vrrp: {
         instances: [{
@@ -141,16 +198,21 @@ describe("examples/pulumi-ha-pair", () => {
     assert.ok(out.ok);
     assert.equal(run.exports.ipvsadmRules!.value, out.output.ipvsadmRules);
     for (const [i, d] of out.output.model.directors.entries()) {
-      const staged = stageConverge({
-        director: d, keepalivedConf: out.output.directors[i]!.keepalivedConf, secretFiles: out.output.directors[i]!.secretFiles,
-        sysctlConf: out.output.sysctlConf, keepalivedConfigDir: "/etc/keepalived", owner: "edge", drainTimeoutSeconds: 30,
-      });
-      for (const f of staged.files.filter((x) => !x.secret)) {
-        const copy = run.resources.find((r) => r.name.startsWith(`edge-${d.name}-`) && r.inputs.remotePath === f.path);
-        assert.equal(asset(copy), f.content, `${d.name} ${f.path}`);
-      }
-      assert.equal(byName(`edge-${d.name}-converge`)!.inputs.create, staged.command);
-      assert.deepEqual(byName(`edge-${d.name}-converge`)!.inputs.stdin, { $secret: staged.stdin });
+      const inputs = byName(`edge-${d.name}-state`).inputs;
+      const view = desiredDirectorView(d, out.output.directors[i]!.keepalivedConf);
+      assert.deepEqual(inputs.services, JSON.parse(JSON.stringify(view.services)), d.name);
+      assert.deepEqual(Object.keys(inputs.services as object).sort(), ["quic udp/203.0.113.100:443", "web tcp/203.0.113.100:80"]);
+      assert.equal(inputs.keepalived, "running");
+      assert.equal(inputs.keepalivedConf, out.output.directors[i]!.keepalivedConf);
+      assert.match(inputs.keepalivedConf as string, /^vrrp_instance VI_WEB \{$/m);
+      assert.equal(inputs.teardownKeepalivedConf, teardownKeepalivedConf(out.output, d.name));
+      assert.doesNotMatch(inputs.teardownKeepalivedConf as string, /virtual_server|vrrp_instance|vrrp_sync_group/);
+      assert.deepEqual(inputs.model, JSON.parse(JSON.stringify({ ...d, vrrpSecrets: {} })));
+      assert.ok(!JSON.stringify(inputs.model).includes(PASSWORD));
+      assert.deepEqual(inputs.secretFiles, { $secret: out.output.directors[i]!.secretFiles });
+      assert.equal(inputs.sysctlConf, out.output.sysctlConf);
+      assert.equal(inputs.owner, "edge");
+      assert.equal(inputs.drainTimeoutSeconds, 30);
     }
   });
 });

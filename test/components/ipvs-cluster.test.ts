@@ -1,7 +1,10 @@
 /**
- * IpvsCluster under Pulumi mocks: what it creates (types, names, parents), the exact file
- * and command texts (equal to compile() and stageConverge output), no spurious diffs,
- * secrets kept secret, the ResourceError for an invalid spec, and the rollout chain.
+ * IpvsCluster under Pulumi mocks: what it creates (one IpvsDirector per director and, for a
+ * director with ssh, one IpvsDirectorState dynamic resource under it), the state resource's
+ * inputs (the desired view, keepalived.conf, the secret-free model, the teardown config, the
+ * plain connection; credentials and VRRP passwords only as secrets), the options the engine
+ * gets (parent, the rollout chain as dependencies, retainOnDelete, secret outputs), no
+ * spurious diffs, secrets in no other input or output, the ResourceError for an invalid spec.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -12,14 +15,24 @@ import { installMocks, plainStrings, secretStrings, valueOf, type Registered } f
 
 const mocks = installMocks("project", "stack");
 const {
-  IpvsCluster, IpvsDirector, forwarding, healthCheck, scheduler, stageDirector,
+  IpvsCluster, IpvsDirector, IpvsDirectorState, forwarding, healthCheck, scheduler,
 } = await import("../../components/index.js");
+const { PASSWORD_PLACEHOLDER } = await import("../../components/cluster-args.js");
 const { compile } = await import("../../src/index.js");
 
+const STATE_TYPE = "pulumi-nodejs:dynamic/ipvs:IpvsDirectorState";
 const HOST_KEY_1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINF5dX7s8aBrYgYcPyJLDiWYp61WHFUh5pV9soMUiLdB";
 const HOST_KEY_2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICSB+3nLXHdkc6OFyk/K4W9l1KAgZnXWu0bGdZqw/MQZ";
 const PASSWORD = "Zq8pW2xy";
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAfakefakefake\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY_MATERIAL = "b3BlbnNzaC1rZXktdjEAAAAAfakefakefake";
+const PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_MATERIAL}\n-----END OPENSSH PRIVATE KEY-----\n`;
+const PASSPHRASE = "kp-Passphrase-71x";
+
+/** The inputs of every director resource: the provider's props, and the serialized provider. */
+const STATE_INPUTS = [
+  "__provider", "connection", "credentials", "director", "drainTimeoutSeconds", "keepalived", "keepalivedConf", "keepalivedConfigDir",
+  "model", "owner", "secretFiles", "services", "sysctlConf", "teardownKeepalivedConf",
+];
 
 /** Two directors, a keepalived-owned web pool, an applier-owned DNS pool, VRRP with a password. */
 function args(password: pulumi.Input<string> = pulumi.secret(PASSWORD), extra: Partial<IpvsClusterArgs> = {}): IpvsClusterArgs {
@@ -49,7 +62,7 @@ function args(password: pulumi.Input<string> = pulumi.secret(PASSWORD), extra: P
   };
 }
 
-/** The same spec as plain compile() input (the real password, no Pulumi types). */
+/** The same spec as plain compile() input (the real password, no Pulumi types; lb2's host is an Output above, so not in the spec). */
 const SPEC = {
   directors: [
     { name: "lb1", interfaces: ["eth0", "eth1"], address: "198.51.100.11", ssh: { host: "198.51.100.11", hostKey: HOST_KEY_1 } },
@@ -78,155 +91,285 @@ const compiled = (() => {
   return r.output;
 })();
 
+/** The desired view, written out by hand: what `pulumi preview` compares (both directors carry both services). */
+const SERVICES_VIEW = {
+  "dns udp/203.0.113.10:53": {
+    owner: "applier", scheduler: "mh", flags: "mh-fallback,mh-port", persistence: "off", persistenceEngine: "-", onePacket: true,
+    servers: {
+      "192.0.2.53:53": { forwarding: "tunnel(gue:6080,remcsum)", weight: 1, upperThreshold: 0, lowerThreshold: 0 },
+      "192.0.2.54:53": { forwarding: "tunnel(gue:6080,remcsum)", weight: 1, upperThreshold: 0, lowerThreshold: 0 },
+    },
+  },
+  "web tcp/203.0.113.10:80": {
+    owner: "keepalived", scheduler: "wrr", flags: "-", persistence: "off", persistenceEngine: "-", onePacket: false,
+    // keepalived changes these servers (health checks move weights): no settings in the view
+    servers: { "192.0.2.11:8080": {}, "192.0.2.12:8080": {} },
+  },
+};
+
 /** Children of one cluster, by name without the cluster's prefix. */
 function childrenOf(prefix: string): Map<string, Registered> {
   return new Map(mocks.resources.filter((r) => r.name.startsWith(`${prefix}-`)).map((r) => [r.name.slice(prefix.length + 1), r]));
 }
 
-const asset = (r: Registered) => (r.inputs.source as { $asset?: string }).$asset;
+function stateOf(cluster: string, director: string): Registered {
+  const r = mocks.byName(`${cluster}-${director}-state`);
+  assert.equal(r.type, STATE_TYPE);
+  return r;
+}
+
+/** A JSON value with sorted keys (normalized inputs already have them): equal values, equal text. */
+const stable = (v: unknown) => JSON.stringify(v);
+
+/**
+ * Where `needle` occurs in `r`'s inputs and registered outputs, as JSON (inside secrets too):
+ * `inputs.credentials`, `outputs.secretFiles`, ... (a secret input or output counts by name).
+ */
+function occurrences(r: Registered, needle: string): string[] {
+  const found: string[] = [];
+  for (const [kind, props] of [["inputs", r.inputs], ["outputs", mocks.outputsOf(r)]] as const) {
+    for (const [k, v] of Object.entries(props)) {
+      const text = stable(v);
+      if (text.includes(needle) || text.includes(JSON.stringify(needle).slice(1, -1))) {
+        const secret = v !== null && typeof v === "object" && "$secret" in v;
+        found.push(`${kind}.${k}${secret ? " (secret)" : ""}`);
+      }
+    }
+  }
+  return found;
+}
 
 describe("IpvsCluster", async () => {
   const cluster = new IpvsCluster("edge", args());
   await mocks.settle();
   const children = childrenOf("edge");
 
-  test("creates one IpvsDirector per director, each with its file copies, a prepare and a converge command", () => {
-    const perDirector = [
-      "prepare", "apply-script", "desired-keepalived-rules", "desired-rules", "keepalived-conf", "owned", "params", "sysctl-conf",
-      "manifest-sha256", "secret-vrrp-auth-VI_1", "converge",
-    ];
-    const expected = new Map<string, string>([["lb1", "ipvs:index:IpvsDirector"], ["lb2", "ipvs:index:IpvsDirector"]]);
-    for (const d of ["lb1", "lb2"]) {
-      for (const p of perDirector) {
-        expected.set(`${d}-${p}`, p === "prepare" || p === "converge" ? "command:remote:Command" : "command:remote:CopyToRemote");
-      }
-    }
-    assert.deepEqual(new Map([...children].map(([k, v]) => [k, v.type])), expected);
+  test("creates one IpvsDirector per director and one director resource under each", () => {
+    assert.deepEqual(new Map([...children].map(([k, v]) => [k, v.type])), new Map([
+      ["lb1", "ipvs:index:IpvsDirector"], ["lb2", "ipvs:index:IpvsDirector"], ["lb1-state", STATE_TYPE], ["lb2-state", STATE_TYPE],
+    ]));
     assert.equal(mocks.byName("edge").type, "ipvs:index:IpvsCluster");
     assert.equal(mocks.byName("edge").custom, false);
+    for (const d of ["lb1", "lb2"]) {
+      assert.equal(children.get(d)!.custom, false);
+      assert.equal(children.get(`${d}-state`)!.custom, true);
+    }
+    // only the director resources are custom: nothing else (no command, no file copy) is created
+    assert.deepEqual(mocks.custom().filter((r) => r.name.startsWith("edge-")).map((r) => r.name).sort(), ["edge-lb1-state", "edge-lb2-state"]);
   });
 
-  test("children hang under their director, directors under the cluster (URN type chains)", async () => {
-    for (const d of cluster.directors) {
+  test("each director resource hangs under its IpvsDirector, each IpvsDirector under the cluster", async () => {
+    const clusterUrn = await valueOf(cluster.urn);
+    assert.equal(mocks.byName("edge").urn, clusterUrn);
+    for (const [i, d] of cluster.directors.entries()) {
+      const name = ["lb1", "lb2"][i]!;
       assert.ok(d instanceof IpvsDirector);
-      assert.match(await valueOf(d.urn), /::ipvs:index:IpvsCluster\$ipvs:index:IpvsDirector::edge-lb[12]$/);
-      const kids = [d.prepare!, ...d.copies, d.converge!];
-      assert.equal(kids.length, 11);
-      for (const k of kids) {
-        // the mock monitor puts only the parent's type in a URN (the engine puts the whole chain)
-        assert.match(await valueOf(k.urn), /::ipvs:index:IpvsDirector\$command:remote:(Command|CopyToRemote)::edge-lb[12]-/);
-      }
+      assert.ok(d.state instanceof IpvsDirectorState);
+      const directorUrn = await valueOf(d.urn);
+      assert.match(directorUrn, new RegExp(`::ipvs:index:IpvsCluster\\$ipvs:index:IpvsDirector::edge-${name}$`));
+      assert.equal(children.get(name)!.options.parent, clusterUrn);
+      const state = stateOf("edge", name);
+      assert.equal(state.options.parent, directorUrn);
+      // the mock monitor puts only the parent's type in a URN (the engine puts the whole chain)
+      assert.equal(await valueOf(d.state.urn), state.urn);
+      assert.match(state.urn, new RegExp(`::ipvs:index:IpvsDirector\\$${STATE_TYPE.replace(/[/$]/g, "\\$&")}::edge-${name}-state$`));
     }
   });
 
-  test("the copied files are exactly the compiled and staged texts, at the staged paths", () => {
-    for (const [i, name] of ["lb1", "lb2"].entries()) {
-      const staged = stageDirector(compiled, name, { owner: "edge" });
-      const file = (suffix: string) => children.get(`${name}-${suffix}`)!;
-      assert.equal(asset(file("keepalived-conf")), compiled.directors[i]!.keepalivedConf);
-      assert.equal(file("keepalived-conf").inputs.remotePath, "/var/lib/ipvsc/stage/edge/keepalived.conf");
-      assert.equal(asset(file("apply-script")), staged.files[0]!.content);
-      assert.equal(file("apply-script").inputs.remotePath, "/var/lib/ipvsc/apply.sh");
-      for (const f of staged.files.filter((x) => !x.secret)) {
-        const copy = [...children.values()].find((r) => r.inputs.remotePath === f.path && r.name.startsWith(`edge-${name}-`));
-        assert.ok(copy, f.path);
-        assert.equal(asset(copy), f.content, f.path);
-      }
-      assert.equal(asset(file("desired-rules")), "# applier-owned services wanted on this director (ipvsadm -S -n form with -x/-y)\n"
-        + "-A -u 203.0.113.10:53 -s mh -o -b mh-fallback,mh-port\n"
-        + "-a -u 203.0.113.10:53 -r 192.0.2.53:53 -i -w 1 --tun-type gue --tun-port 6080 --tun-remcsum\n"
-        + "-a -u 203.0.113.10:53 -r 192.0.2.54:53 -i -w 1 --tun-type gue --tun-port 6080 --tun-remcsum\n");
-      assert.match(asset(file("desired-keepalived-rules"))!, /^-a -t 203\.0\.113\.10:80 -r 192\.0\.2\.12:8080 -m -w 1 -x 100 -y 50$/m);
-      // the secret include arrives as a secret asset with the real password
-      assert.deepEqual(file("secret-vrrp-auth-VI_1").inputs.source, { $secret: { $asset: `auth_pass ${PASSWORD}\n` } });
-      assert.equal(file("secret-vrrp-auth-VI_1").inputs.remotePath, "/var/lib/ipvsc/stage/edge/secrets/vrrp-auth-VI_1.conf");
-    }
-  });
-
-  test("the commands: a fixed converge command with the manifest hash, secret checksums on stdin, no triggers, no delete, no environment", () => {
+  test("the director resource's inputs: exactly the provider's props and the serialized provider", () => {
     for (const name of ["lb1", "lb2"]) {
-      const staged = stageDirector(compiled, name, { owner: "edge" });
-      const converge = children.get(`${name}-converge`)!;
-      assert.equal(converge.inputs.create, `sh /var/lib/ipvsc/apply.sh converge /var/lib/ipvsc/stage/edge ${staged.manifestSha256}`);
-      assert.deepEqual(converge.inputs.stdin, { $secret: staged.stdin });
-      assert.equal(converge.inputs.logging, "none");
-      for (const absent of ["triggers", "delete", "update", "environment"]) assert.equal(converge.inputs[absent], undefined, absent);
-      assert.equal(children.get(`${name}-prepare`)!.inputs.create,
-        "mkdir -p /var/lib/ipvsc/stage/edge/secrets && chmod 700 /var/lib/ipvsc/stage/edge /var/lib/ipvsc/stage/edge/secrets");
+      const inputs = stateOf("edge", name).inputs;
+      assert.deepEqual(Object.keys(inputs).sort(), STATE_INPUTS);
+      assert.equal(typeof inputs.__provider, "string");
+      assert.match(inputs.__provider as string, /^exports\.handler = /);
+      assert.match(inputs.__provider as string, /director-provider\.[cm]?[jt]s/);
     }
   });
 
-  test("the connection pins the host key and carries the private key only as a secret", () => {
-    for (const [name, host, key] of [["lb1", "198.51.100.11", HOST_KEY_1], ["lb2", "198.51.100.12", HOST_KEY_2]] as const) {
-      for (const r of [...children.entries()].filter(([k]) => k.startsWith(`${name}-`) && k !== name).map(([, v]) => v)) {
-        const conn = r.inputs.connection as { $secret: Record<string, unknown> };
-        assert.ok(conn && "$secret" in conn, `${r.name}: the connection is secret`);
-        assert.equal(conn.$secret.host, host);
-        assert.equal(conn.$secret.hostKey, key);
-        assert.equal(conn.$secret.user, "root");
-        assert.equal(conn.$secret.port, 22);
-        assert.equal(conn.$secret.privateKey, PRIVATE_KEY);
+  test("services: the desired view, keyed by name and service key, servers by address:port; weights only for applier-owned servers", () => {
+    for (const name of ["lb1", "lb2"]) {
+      const services = stateOf("edge", name).inputs.services as typeof SERVICES_VIEW;
+      assert.deepEqual(services, SERVICES_VIEW);
+      assert.equal(services["dns udp/203.0.113.10:53"].servers["192.0.2.53:53"].weight, 1);
+      for (const rs of Object.values(services["web tcp/203.0.113.10:80"].servers)) assert.ok(!("weight" in rs));
+    }
+  });
+
+  test("keepalived, keepalivedConf, sysctl, owner, director and drain timeout", () => {
+    for (const [i, name] of ["lb1", "lb2"].entries()) {
+      const inputs = stateOf("edge", name).inputs;
+      assert.equal(inputs.director, name);
+      assert.equal(inputs.owner, "edge");
+      assert.equal(inputs.keepalived, "running");
+      assert.equal(inputs.keepalivedConf, compiled.directors[i]!.keepalivedConf);
+      assert.match(inputs.keepalivedConf as string, /^virtual_server 203\.0\.113\.10 80 \{$/m);
+      assert.match(inputs.keepalivedConf as string, /^vrrp_instance VI_1 \{$/m);
+      assert.equal(inputs.sysctlConf, compiled.sysctlConf);
+      assert.equal(inputs.keepalivedConfigDir, "/etc/keepalived");
+      assert.equal(inputs.drainTimeoutSeconds, 30);
+    }
+  });
+
+  test("model: the compiled director model, with no VRRP password in it, not even the placeholder", () => {
+    for (const [i, name] of ["lb1", "lb2"].entries()) {
+      const model = stateOf("edge", name).inputs.model as Record<string, unknown>;
+      const compiledModel = JSON.parse(JSON.stringify(compiled.model.directors[i])) as Record<string, unknown>;
+      // the compiled model (of the real password) holds the password: the input must not
+      assert.ok(stable(compiledModel).includes(PASSWORD), "the fixture's model has a VRRP secret to leave out");
+      const expected: Record<string, unknown> = { ...compiledModel, vrrpSecrets: {} };
+      assert.deepEqual(model, expected);
+      const text = stable(model);
+      assert.ok(!text.includes(PASSWORD), `${name}: the password is in the model`);
+      assert.ok(!text.includes(PASSWORD_PLACEHOLDER), `${name}: the password placeholder is in the model`);
+      assert.deepEqual((model.vrrpInstances as { name: string }[]).map((v) => v.name), ["VI_1"]);
+    }
+  });
+
+  test("teardownKeepalivedConf: the director's keepalived.conf without the spec's virtual servers and VRRP instances", () => {
+    for (const name of ["lb1", "lb2"]) {
+      const teardown = stateOf("edge", name).inputs.teardownKeepalivedConf as string;
+      assert.match(teardown, new RegExp(`^global_defs \\{\\n  router_id ${name}\\n`, "m"));
+      for (const absent of [/virtual_server/, /vrrp_instance/, /vrrp_sync_group/, /vrrp_script/, /vrrp-auth/, /auth_pass/, /real_server/]) {
+        assert.doesNotMatch(teardown, absent);
       }
     }
   });
 
-  test("outputs: the rendered files in plain, the secret files only as secrets, summaries, the rollout order", async () => {
+  test("connection: plain host, port, user and pinned host key (an Output host resolved), nothing else", () => {
+    assert.deepEqual(stateOf("edge", "lb1").inputs.connection, { host: "198.51.100.11", port: 22, user: "root", hostKey: HOST_KEY_1 });
+    assert.deepEqual(stateOf("edge", "lb2").inputs.connection, { host: "198.51.100.12", port: 22, user: "root", hostKey: HOST_KEY_2 });
+  });
+
+  test("credentials and secretFiles arrive as secrets, and are secret outputs", () => {
+    for (const [i, name] of ["lb1", "lb2"].entries()) {
+      const r = stateOf("edge", name);
+      assert.deepEqual(r.inputs.credentials, { $secret: { privateKey: PRIVATE_KEY } });
+      assert.deepEqual(r.inputs.secretFiles, { $secret: [{ path: "/etc/keepalived/vrrp-auth-VI_1.conf", content: `auth_pass ${PASSWORD}\n` }] });
+      assert.deepEqual(r.inputs.secretFiles, { $secret: compiled.directors[i]!.secretFiles });
+      assert.deepEqual(r.options.additionalSecretOutputs, ["credentials", "secretFiles"]);
+    }
+  });
+
+  test("retainOnDelete is not set unless the cluster asks for it; no deleteBeforeReplace", () => {
+    for (const name of ["lb1", "lb2"]) {
+      assert.equal(stateOf("edge", name).options.retainOnDelete, undefined);
+      assert.equal(stateOf("edge", name).options.deleteBeforeReplace, false);
+    }
+  });
+
+  test("the rollout: lb2 first, then lb1 (the preferred master), which waits for lb2's director resource", async () => {
+    assert.deepEqual(await valueOf(cluster.rolloutOrder), ["lb2", "lb1"]);
+    assert.deepEqual(stateOf("edge", "lb2").options.dependencies, []);
+    assert.deepEqual(stateOf("edge", "lb1").options.dependencies, [stateOf("edge", "lb2").urn]);
+  });
+
+  test("outputs: the rendered files in plain, the secret files only as secrets, summaries", async () => {
     assert.equal(await valueOf(cluster.ipvsadmRules), compiled.ipvsadmRules);
     assert.equal(await valueOf(cluster.sysctlConf), compiled.sysctlConf);
-    assert.deepEqual(await valueOf(cluster.rolloutOrder), ["lb2", "lb1"]);
     for (const [i, d] of cluster.directors.entries()) {
       assert.equal(await valueOf(d.ipvsadmRules), compiled.directors[i]!.ipvsadmRules);
       assert.equal(await valueOf(d.keepalivedConf), compiled.directors[i]!.keepalivedConf);
       assert.equal(await pulumi.isSecret(d.keepalivedConf), false);
       assert.equal(await pulumi.isSecret(d.secretFiles), true);
       assert.deepEqual(await valueOf(d.secretFiles), compiled.directors[i]!.secretFiles);
-      assert.equal(await valueOf(d.command), stageDirector(compiled, d === cluster.directors[0] ? "lb1" : "lb2", { owner: "edge" }).command);
     }
-    const summary = await valueOf(cluster.planSummary);
-    assert.equal(summary, [
+    const rollout = "  rollout: planned against the live table in preview, applied under the director's lock: drain, keepalived -t, verify, roll back on failure";
+    assert.equal(await valueOf(cluster.planSummary), [
       "director lb2, rollout step 1 of 2",
       "  applier-owned services (ipvsadm deltas):",
       "    dns: udp 203.0.113.10:53, mh, 2 real servers",
       "  keepalived-owned services (health-checked, checked reload):",
       "    web: tcp 203.0.113.10:80, wrr, 2 real servers",
       "  VRRP VI_1: BACKUP priority 140 on eth1, VIPs 203.0.113.10/32, password in a secret include",
-      "  rollout: the director plans the deltas against its live table under its lock (apply.sh converge): drain, verify, roll back on failure",
+      rollout,
       "director lb1, rollout step 2 of 2 (the preferred master goes last)",
       "  applier-owned services (ipvsadm deltas):",
       "    dns: udp 203.0.113.10:53, mh, 2 real servers",
       "  keepalived-owned services (health-checked, checked reload):",
       "    web: tcp 203.0.113.10:80, wrr, 2 real servers",
       "  VRRP VI_1: MASTER priority 150 on eth1, VIPs 203.0.113.10/32, password in a secret include",
-      "  rollout: the director plans the deltas against its live table under its lock (apply.sh converge): drain, verify, roll back on failure",
+      rollout,
       "",
     ].join("\n"));
   });
 
-  test("the VRRP password and the private key never appear in a plain input or output", async () => {
-    let seenAsSecret = { password: 0, key: 0 };
-    for (const r of [mocks.byName("edge"), ...children.values()]) {
-      for (const p of plainStrings(r.inputs)) {
-        assert.ok(!p.text.includes(PASSWORD), `${r.name}.${p.path} holds the VRRP password in plain`);
-        assert.ok(!p.text.includes("fakefakefake"), `${r.name}.${p.path} holds the private key in plain`);
-      }
-      const secrets = secretStrings(r.inputs);
-      if (secrets.some((s) => s.includes(PASSWORD))) seenAsSecret = { ...seenAsSecret, password: seenAsSecret.password + 1 };
-      if (secrets.some((s) => s.includes("fakefakefake"))) seenAsSecret = { ...seenAsSecret, key: seenAsSecret.key + 1 };
+  test("the private key and the VRRP password are in no input or output but the secret credentials and secret files", async () => {
+    const mine = mocks.resources.filter((r) => r.name === "edge" || r.name.startsWith("edge-"));
+    assert.equal(mine.length, 5);
+    const key: string[] = [];
+    const password: string[] = [];
+    for (const r of mine) {
+      key.push(...occurrences(r, KEY_MATERIAL).map((p) => `${r.name}.${p}`));
+      password.push(...occurrences(r, PASSWORD).map((p) => `${r.name}.${p}`));
     }
-    assert.equal(seenAsSecret.password, 2, "the two secret include copies");
-    assert.equal(seenAsSecret.key, 22, "every remote resource of both directors");
+    assert.deepEqual(key.sort(), ["edge-lb1-state.inputs.credentials (secret)", "edge-lb2-state.inputs.credentials (secret)"]);
+    assert.deepEqual(password.sort(), [
+      // IpvsDirector's documented secret output
+      "edge-lb1.outputs.secretFiles (secret)", "edge-lb1-state.inputs.secretFiles (secret)",
+      "edge-lb2.outputs.secretFiles (secret)", "edge-lb2-state.inputs.secretFiles (secret)",
+    ].sort());
+    // and the component outputs were seen at all (the scan would pass on nothing)
+    assert.ok("planSummary" in mocks.outputsOf(mocks.byName("edge")));
     const plainOutputs: pulumi.Output<unknown>[] = [cluster.ipvsadmRules, cluster.sysctlConf, cluster.planSummary, cluster.rolloutOrder, cluster.warnings];
-    for (const d of cluster.directors) plainOutputs.push(d.ipvsadmRules, d.keepalivedConf, d.planSummary, d.command);
+    for (const d of cluster.directors) plainOutputs.push(d.ipvsadmRules, d.keepalivedConf, d.planSummary);
     for (const o of plainOutputs) {
       const text = JSON.stringify(await valueOf(o));
-      assert.ok(!text.includes(PASSWORD) && !text.includes("fakefakefake"));
+      assert.ok(!text.includes(PASSWORD) && !text.includes(KEY_MATERIAL));
+    }
+  });
+});
+
+describe("retainOnDelete and credentials", async () => {
+  new IpvsCluster("kept", args(PASSWORD, { retainOnDelete: true }));
+  new IpvsCluster("notkept", args(PASSWORD, { retainOnDelete: false }));
+  const withPassphrase = args(PASSWORD, { ssh: { privateKey: pulumi.secret(PRIVATE_KEY), privateKeyPassword: PASSPHRASE, user: "admin" } });
+  withPassphrase.directors[1]!.ssh = { host: "198.51.100.12", hostKey: HOST_KEY_2, port: 2222, user: "lbadmin", agentSocketPath: "/run/agent.sock" };
+  new IpvsCluster("pass", withPassphrase);
+  await mocks.settle();
+
+  test("IpvsCluster's retainOnDelete reaches every director resource's options", () => {
+    for (const name of ["lb1", "lb2"]) {
+      assert.equal(stateOf("kept", name).options.retainOnDelete, true);
+      assert.equal(stateOf("notkept", name).options.retainOnDelete, false);
+    }
+  });
+
+  test("a passphrase goes with the private key into the secret credentials and nowhere else; per-director ssh overrides the defaults", () => {
+    assert.deepEqual(stateOf("pass", "lb1").inputs.credentials, { $secret: { privateKey: PRIVATE_KEY, privateKeyPassword: PASSPHRASE } });
+    assert.deepEqual(stateOf("pass", "lb2").inputs.credentials, { $secret: { privateKey: PRIVATE_KEY, privateKeyPassword: PASSPHRASE } });
+    assert.deepEqual(stateOf("pass", "lb1").inputs.connection, { host: "198.51.100.11", port: 22, user: "admin", hostKey: HOST_KEY_1 });
+    assert.deepEqual(stateOf("pass", "lb2").inputs.connection,
+      { host: "198.51.100.12", port: 2222, user: "lbadmin", hostKey: HOST_KEY_2, agentSocketPath: "/run/agent.sock" });
+    for (const r of mocks.resources.filter((x) => x.name === "pass" || x.name.startsWith("pass-"))) {
+      const expected = r.type === STATE_TYPE ? ["inputs.credentials (secret)"] : [];
+      assert.deepEqual(occurrences(r, PASSPHRASE), expected, r.name);
+      assert.deepEqual(occurrences(r, KEY_MATERIAL), expected, r.name);
+    }
+  });
+});
+
+describe("keepalived not this spec's business", async () => {
+  // applier-owned services only, no VRRP: keepalived is left alone
+  const plain = args(PASSWORD);
+  plain.services = [plain.services[1]!];
+  delete plain.vrrp;
+  new IpvsCluster("applier-only", plain);
+  await mocks.settle();
+
+  test("keepalived is unmanaged, its config empty, no secret files", () => {
+    for (const name of ["lb1", "lb2"]) {
+      const inputs = stateOf("applier-only", name).inputs;
+      assert.equal(inputs.keepalived, "unmanaged");
+      assert.equal(inputs.keepalivedConf, "");
+      assert.deepEqual(inputs.secretFiles, { $secret: [] });
+      assert.deepEqual(Object.keys(inputs.services as object), ["dns udp/203.0.113.10:53"]);
     }
   });
 });
 
 describe("determinism", async () => {
-  // the same args twice (and once with every object's keys in reverse order): the children's
-  // inputs must be identical, or `pulumi preview` would show a diff for an unchanged spec
+  // the same args twice (and once with every object's keys in reverse order): the director
+  // resources' inputs must be byte-identical, or `pulumi preview` would show a diff for an unchanged spec
   const reversed = <T>(value: T): T => {
     if (Array.isArray(value)) return value.map(reversed) as T;
     if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
@@ -237,22 +380,37 @@ describe("determinism", async () => {
   new IpvsCluster("twice-a", args(PASSWORD));
   new IpvsCluster("twice-b", args(PASSWORD));
   new IpvsCluster("twice-c", reversed(args(PASSWORD)));
+  new IpvsCluster("twice-d", args(pulumi.secret(PASSWORD)));
   await mocks.settle();
 
-  test("unchanged input gives identical resource inputs", () => {
-    const a = childrenOf("twice-a"), b = childrenOf("twice-b"), c = childrenOf("twice-c");
-    assert.equal(a.size, 24);
-    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
+  test("unchanged input gives byte-identical director resource inputs", () => {
+    const a = childrenOf("twice-a"), b = childrenOf("twice-b"), c = childrenOf("twice-c"), d = childrenOf("twice-d");
+    assert.deepEqual([...a.keys()].sort(), ["lb1", "lb1-state", "lb2", "lb2-state"]);
+    for (const other of [b, c, d]) assert.deepEqual([...other.keys()].sort(), [...a.keys()].sort());
     for (const [name, r] of a) {
-      assert.deepEqual(b.get(name)!.inputs, r.inputs, name);
-      assert.deepEqual(c.get(name)!.inputs, r.inputs, `${name} (keys reordered)`);
+      assert.equal(stable(b.get(name)!.inputs), stable(r.inputs), name);
+      assert.equal(stable(c.get(name)!.inputs), stable(r.inputs), `${name} (keys reordered)`);
+      assert.equal(stable(d.get(name)!.inputs), stable(r.inputs), `${name} (the password a secret Output)`);
     }
+    // and they are the first cluster's (another name, the same owner)
+    assert.equal(stable(a.get("lb1-state")!.inputs), stable(stateOf("edge", "lb1").inputs));
+  });
+
+  test("the inputs do change when the spec does (the comparison can fail)", async () => {
+    const changed = args(PASSWORD);
+    changed.services[1]!.pool.servers[0]!.weight = 7;
+    new IpvsCluster("twice-e", changed);
+    await mocks.settle();
+    const e = stateOf("twice-e", "lb1").inputs, a = stateOf("twice-a", "lb1").inputs;
+    assert.notEqual(stable(e), stable(a));
+    assert.equal((e.services as typeof SERVICES_VIEW)["dns udp/203.0.113.10:53"].servers["192.0.2.53:53"].weight, 7);
   });
 
   test("a plain-string password is wrapped as a secret too", () => {
-    const a = childrenOf("twice-a");
-    assert.deepEqual(a.get("lb1-secret-vrrp-auth-VI_1")!.inputs.source, { $secret: { $asset: `auth_pass ${PASSWORD}\n` } });
-    assert.ok(!JSON.stringify(plainStrings(a.get("lb1-converge")!.inputs)).includes(PASSWORD));
+    const a = stateOf("twice-a", "lb1");
+    assert.deepEqual(a.inputs.secretFiles, { $secret: [{ path: "/etc/keepalived/vrrp-auth-VI_1.conf", content: `auth_pass ${PASSWORD}\n` }] });
+    assert.ok(!plainStrings(a.inputs).some((p) => p.text.includes(PASSWORD)));
+    assert.ok(secretStrings(a.inputs).some((s) => s.includes(PASSWORD)));
   });
 });
 
@@ -298,52 +456,33 @@ describe("invalid specs", () => {
 });
 
 describe("rollout chain", async () => {
-  // record the options each child is registered with
-  const options = new Map<string, pulumi.CustomResourceOptions>();
-  const names = new Map<pulumi.Resource, string>();
-  const record: pulumi.ResourceTransformation = (a) => {
-    names.set(a.resource, a.name);
-    options.set(a.name, a.opts);
-    return undefined;
-  };
   const three = args(PASSWORD);
   three.directors.push({ name: "lb3", interfaces: ["eth0", "eth1"], address: "198.51.100.13", ssh: { host: "198.51.100.13", hostKey: HOST_KEY_2 } });
-  const cluster = new IpvsCluster("chain", three, { transformations: [record] });
+  const cluster = new IpvsCluster("chain", three);
+  // the middle director has no ssh: nothing to roll out there, the chain goes around it
+  const gap = args(PASSWORD);
+  gap.directors.push({ name: "lb3", interfaces: ["eth0", "eth1"], address: "198.51.100.13", ssh: { host: "198.51.100.13", hostKey: HOST_KEY_2 } });
+  delete gap.directors[1]!.ssh;
+  const gapped = new IpvsCluster("gap", gap);
   await mocks.settle();
-  const depNames = (name: string) => {
-    const deps = options.get(name)?.dependsOn;
-    const list = (deps === undefined ? [] : Array.isArray(deps) ? deps : [deps]) as pulumi.Resource[];
-    return list.map((r) => names.get(r) ?? "?");
-  };
 
-  test("later directors first, the preferred master last, each waiting for the previous converge", async () => {
+  test("the last-listed director first, the preferred master last, each waiting for the previous director resource", async () => {
     assert.deepEqual(await valueOf(cluster.rolloutOrder), ["lb3", "lb2", "lb1"]);
-    const converges = (n: string) => depNames(`chain-${n}-converge`).filter((x) => x.endsWith("-converge"));
-    assert.deepEqual(converges("lb3"), []);
-    assert.deepEqual(converges("lb2"), ["chain-lb3-converge"]);
-    assert.deepEqual(converges("lb1"), ["chain-lb2-converge"]);
+    assert.deepEqual(stateOf("chain", "lb3").options.dependencies, []);
+    assert.deepEqual(stateOf("chain", "lb2").options.dependencies, [stateOf("chain", "lb3").urn]);
+    assert.deepEqual(stateOf("chain", "lb1").options.dependencies, [stateOf("chain", "lb2").urn]);
+    // registered in rollout order too
+    const order = mocks.resources.filter((r) => r.name.startsWith("chain-") && r.type === STATE_TYPE).map((r) => r.name);
+    assert.deepEqual(order, ["chain-lb3-state", "chain-lb2-state", "chain-lb1-state"]);
+    assert.match(await valueOf(cluster.directors[0]!.planSummary), /^director lb1, rollout step 3 of 3 \(the preferred master goes last\)\n/);
   });
 
-  test("each converge waits for all of its director's copies, and the copies for the prepare", () => {
-    for (const d of ["lb1", "lb2", "lb3"]) {
-      const copies = depNames(`chain-${d}-converge`).filter((x) => !x.endsWith("-converge")).sort();
-      assert.deepEqual(copies, [
-        "apply-script", "desired-keepalived-rules", "desired-rules", "keepalived-conf", "manifest-sha256", "owned", "params",
-        "secret-vrrp-auth-VI_1", "sysctl-conf",
-      ].map((s) => `chain-${d}-${s}`));
-      assert.deepEqual(depNames(`chain-${d}-params`), [`chain-${d}-prepare`]);
-    }
-  });
-
-  test("converge commands keep stdout/stderr secret and never run a delete after a replacement's create", () => {
-    // options are not visible to the mocks: recorded through the transformation
-    for (const d of ["lb1", "lb2", "lb3"]) {
-      const o = options.get(`chain-${d}-converge`)!;
-      // (@pulumi/command adds "connection" itself)
-      assert.deepEqual([...(o.additionalSecretOutputs ?? [])].sort(), ["connection", "stderr", "stdout"]);
-      assert.equal(o.deleteBeforeReplace, true);
-      assert.equal(options.get(`chain-${d}-prepare`)!.deleteBeforeReplace, true);
-    }
+  test("a director without ssh gets no director resource, and the next one waits for the one before it", async () => {
+    assert.deepEqual([...childrenOf("gap").keys()].sort(), ["lb1", "lb1-state", "lb2", "lb3", "lb3-state"]);
+    assert.equal(gapped.directors[1]!.state, undefined);
+    assert.deepEqual(await valueOf(gapped.rolloutOrder), ["lb3", "lb2", "lb1"]);
+    assert.deepEqual(stateOf("gap", "lb3").options.dependencies, []);
+    assert.deepEqual(stateOf("gap", "lb1").options.dependencies, [stateOf("gap", "lb3").urn]);
   });
 });
 
@@ -353,10 +492,11 @@ describe("directors without ssh", async () => {
   const cluster = new IpvsCluster("render-only", plain);
   await mocks.settle();
 
-  test("get their rendered files as outputs and nothing pushed", async () => {
+  test("get their rendered files as outputs and no director resource", async () => {
     assert.deepEqual([...childrenOf("render-only").values()].map((r) => r.type), ["ipvs:index:IpvsDirector", "ipvs:index:IpvsDirector"]);
+    assert.ok(!mocks.resources.some((r) => r.type === STATE_TYPE && r.name.startsWith("render-only-")));
+    for (const d of cluster.directors) assert.equal(d.state, undefined);
     assert.equal(await valueOf(cluster.directors[0]!.keepalivedConf), compiled.directors[0]!.keepalivedConf);
-    assert.equal(await valueOf(cluster.directors[0]!.command), "");
     assert.match(await valueOf(cluster.directors[0]!.planSummary), /rollout: none \(no ssh settings for this director\)/);
   });
 });

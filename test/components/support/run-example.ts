@@ -1,7 +1,7 @@
 /**
  * Runs one Pulumi program of examples/ under mocks, in its own process (a program creates
- * its resources when imported, once per process), and prints what it registered and
- * exported as JSON on stdout:
+ * its resources when imported, once per process), and prints what it registered (inputs,
+ * options, the outputs components registered) and exported as JSON on stdout:
  *
  *   node --import tsx test/components/support/run-example.ts examples/pulumi-nat-web
  *
@@ -33,4 +33,4 @@ for (const [name, value] of Object.entries(program)) {
   const output = pulumi.output(value);
   exports[name] = { value: await valueOf(output), secret: await pulumi.isSecret(output) };
 }
-process.stdout.write(`${JSON.stringify({ project, resources: mocks.resources, exports })}\n`);
+process.stdout.write(`${JSON.stringify({ project, resources: mocks.resources, outputs: mocks.outputs, exports })}\n`);
