@@ -2,8 +2,8 @@
  * Rewrites test/golden/<example>/ from the current renderers: exactly the files
  * `buildFiles()` lists for examples/<example>.yaml, secrets included.
  *
- * A human runs this, reads `git diff test/golden` line by line against
- * /work/shared/reference/{ipvsadm,keepalived}.md, and commits the goldens with the renderer
+ * A human runs this, reads `git diff test/golden` line by line against ipvsadm(8) and
+ * keepalived.conf(5), and commits the goldens with the renderer
  * change that explains them (see test/golden/README.md). The golden test never writes.
  *
  * Usage: npx tsx scripts/update-goldens.ts [example-name ...]

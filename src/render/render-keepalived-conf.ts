@@ -4,7 +4,7 @@
  * the applier owns the rest, see DESIGN.md "Ownership").
  *
  * Facts this relies on, each checked against keepalived 2.2.7 with `keepalived -t -e`
- * (see /work/shared/reference/keepalived.md):
+ * (see keepalived.conf(5)):
  * - scheduler flags must follow `lvs_sched`;
  * - `protocol` must be present on address services (it defaults to UDP with an error) and
  *   absent on fwmark services (a warning, and any warning makes `-t` exit 5);

@@ -1,6 +1,9 @@
 /**
- * Acceptance: the 25 sample configurations keepalived's authors ship (../shared/corpus,
- * read-only). For each one:
+ * Acceptance: the 25 sample configurations keepalived's authors ship, as Debian's keepalived
+ * package installs them (/usr/share/doc/keepalived/samples/keepalived.conf.NAME, gzipped or
+ * not; `npm run lab:setup` installs the package, or unpacks the samples into the lab cache
+ * where dpkg leaves /usr/share/doc out). KEEPALIVED_CORPUS names another folder. Missing:
+ * skipped loudly, or a failure under CI=true or IPVS_LAB=required. For each one:
  * - import it (includes relative to the sample) and get exactly the findings listed below
  *   (`keyword@line`: what is not imported, or imported with a change; docs/import.md says why);
  * - the spec passes parseSpec and validate without errors, and compiles;
@@ -15,7 +18,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 import { compile, compileText } from "../../src/compile.js";
 import { compareKeepalivedConfs } from "../../src/import/compare-keepalived-conf.js";
 import { formatSpecYaml } from "../../src/import/format-spec.js";
@@ -25,10 +28,26 @@ import { parseKeepalivedConf } from "../../src/import/parse-keepalived-conf.js";
 import { formatIssues, hasErrors } from "../../src/issues.js";
 import { parseSpec } from "../../src/schema/parse-spec.js";
 import { validate } from "../../src/validate/validate.js";
+import { labCacheDir } from "../lab/lab.js";
 import { checkDirector, keepalivedSkip } from "../support/keepalived-check.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CORPUS = process.env["KEEPALIVED_CORPUS"] ?? join(ROOT, "..", "shared", "corpus", "keepalived-samples");
+/** Where Debian's keepalived package puts the samples. */
+const DEBIAN_SAMPLES = "/usr/share/doc/keepalived/samples";
+const PREFIX = "keepalived.conf.";
+
+/** The samples in `dir` by name (`keepalived.conf.NAME` or `keepalived.conf.NAME.gz`), sorted. */
+function samplesIn(dir: string): { name: string; file: string }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(PREFIX))
+    .map((file) => ({ name: file.slice(PREFIX.length).replace(/\.gz$/, ""), file }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const CANDIDATES = process.env["KEEPALIVED_CORPUS"] !== undefined
+  ? [process.env["KEEPALIVED_CORPUS"]]
+  : [DEBIAN_SAMPLES, join(labCacheDir(), "keepalived-samples")];
+const CORPUS = CANDIDATES.find((d) => samplesIn(d).length > 0) ?? CANDIDATES[0]!;
 
 const EMAIL = (first: number) => [
   `notification_email@${first}`, `notification_email_from@${first + 3}`, `smtp_server@${first + 4}`, `smtp_connect_timeout@${first + 5}`,
@@ -98,12 +117,13 @@ const EXPECTED: Record<string, { unsupported: string[]; differences?: string[] }
   },
 };
 
-const available = existsSync(CORPUS);
-if (!available) console.warn(`\n*** SKIPPING the keepalived corpus: ${CORPUS} is missing (set KEEPALIVED_CORPUS) ***\n`);
+const SAMPLES = samplesIn(CORPUS);
+const available = SAMPLES.length > 0;
+const missing = `no keepalived samples in ${CANDIDATES.join(" or ")} (npm run lab:setup installs them; KEEPALIVED_CORPUS names another folder)`;
+if (!available) console.warn(`\n*** SKIPPING the keepalived corpus: ${missing} ***\n`);
 if (!available && (process.env["CI"] === "true" || process.env["IPVS_LAB"] === "required")) {
-  throw new Error(`the keepalived corpus is required here but ${CORPUS} is missing`);
+  throw new Error(`the keepalived corpus is required here: ${missing}`);
 }
-const SAMPLES = available ? readdirSync(CORPUS).filter((f) => f.startsWith("keepalived.conf.")).sort() : [];
 const skipBinary = await keepalivedSkip();
 
 const readInclude = (p: string) => {
@@ -114,17 +134,19 @@ const readInclude = (p: string) => {
   }
 };
 
-describe("keepalived's sample configurations", { skip: available ? false : `${CORPUS} is missing` }, () => {
+describe(`keepalived's sample configurations (${CORPUS})`, { skip: available ? false : missing }, () => {
   test("the corpus has the 25 samples the table lists", () => {
-    assert.deepEqual(SAMPLES.map((f) => f.slice("keepalived.conf.".length)), Object.keys(EXPECTED).sort());
+    assert.deepEqual(SAMPLES.map((s) => s.name), Object.keys(EXPECTED).sort());
     assert.equal(SAMPLES.length, 25);
   });
 
-  for (const file of SAMPLES) {
-    const name = file.slice("keepalived.conf.".length);
+  for (const { name, file } of SAMPLES) {
     const expected = EXPECTED[name] ?? { unsupported: ["(sample missing from the table)"] };
-    const path = join(CORPUS, file);
-    const result = importKeepalivedConf(readFileSync(path, "utf8"), path, { readInclude });
+    // findings name the sample as keepalived.conf.NAME, wherever it was found and however stored
+    const path = join(CORPUS, `${PREFIX}${name}`);
+    const bytes = readFileSync(join(CORPUS, file));
+    const text = (file.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
+    const result = importKeepalivedConf(text, path, { readInclude });
     const compiled = compile(result.spec);
 
     describe(name, () => {

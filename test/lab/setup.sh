@@ -12,7 +12,9 @@
 #   IPVS_LAB_OFFLINE=1  no apt-get update/install/download: use what is installed and cached
 #   IPVS_LAB_REBUILD=1  rebuild even when an image with the same inputs exists
 #
-# Background and pitfalls: /work/shared/reference/director-lab.md (or docs of this repo).
+# Also makes sure keepalived's sample configurations are on this machine (the corpus of
+# test/import/corpus.test.ts): /usr/share/doc/keepalived/samples, or <cache>/keepalived-samples
+# where dpkg is told to leave out /usr/share/doc.
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -95,6 +97,31 @@ else
   [ -n "$deb" ] || die "no cached kernel package in $CACHE/debs (offline)"
 fi
 log "kernel package $(basename "$deb")"
+
+# ---------------------------------------------------------------- 2b. keepalived's sample configurations
+# test/import/corpus.test.ts imports the samples the keepalived package ships. Images that
+# keep dpkg out of /usr/share/doc (a path-exclude in /etc/dpkg/dpkg.cfg.d) lack them even
+# with keepalived installed: unpack them from the package into the cache instead.
+SAMPLES=/usr/share/doc/keepalived/samples
+if compgen -G "$SAMPLES/keepalived.conf.*" >/dev/null; then
+  log "keepalived samples: $SAMPLES"
+elif compgen -G "$CACHE/keepalived-samples/keepalived.conf.*" >/dev/null; then
+  log "keepalived samples: $CACHE/keepalived-samples"
+elif [ "$OFFLINE" = 1 ]; then
+  log "warning: no keepalived samples in $SAMPLES and none cached (offline): the corpus test will skip or fail"
+else
+  kaver=$(dpkg-query -W -f '${Version}' keepalived)
+  log "apt-get download keepalived=$kaver (its samples are not installed under $SAMPLES)"
+  tmpd=$(mktemp -d "$CACHE/debs/dl.XXXXXX")
+  sandbox=()
+  [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
+  (cd "$tmpd" && apt-get download -qq "${sandbox[@]}" "keepalived=$kaver") || { rm -rf "$tmpd"; die "apt-get download keepalived failed"; }
+  dpkg-deb --fsys-tarfile "$tmpd"/keepalived_*.deb | tar -x -C "$tmpd" ".$SAMPLES"
+  rm -rf "$CACHE/keepalived-samples"
+  mv "$tmpd$SAMPLES" "$CACHE/keepalived-samples"
+  rm -rf "$tmpd"
+  log "keepalived samples: $CACHE/keepalived-samples"
+fi
 
 # ---------------------------------------------------------------- 3. what goes in the image
 BINARIES=()
