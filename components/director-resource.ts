@@ -6,10 +6,9 @@
  * drains and removes them.
  *
  * Pulumi serializes a dynamic resource's provider into the state and runs it in its own
- * process. The provider below is a shell of one-line methods around a file URL: what gets
- * serialized is that URL and the method bodies, never the SSH client or the planner, so the
- * serialized text stays small and does not break when those change. The methods import the
- * real provider on first use, from the same installed package the program used.
+ * process. The provider below is a shell of one-line methods around a loader: what gets
+ * serialized is the loader, a file URL and the method bodies, never the SSH client or the
+ * planner, so the serialized text stays small and does not break when those change.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { DirectorConnection, DirectorCredentials, SecretFileInput } from "./director-provider.js";
@@ -21,25 +20,58 @@ import type { DirectorModel, KeepalivedStatus, ServiceView } from "../src/index.
  */
 const PROVIDER_MODULE = import.meta.url.replace(/director-resource\.([cm]?[jt]s)$/, "director-provider.$1");
 
-/** The serializable provider: each method imports the real one and calls it. */
+/**
+ * Loads the provider in Pulumi's provider process. The state keeps this function's text and
+ * the URL above, recorded when the resource was last written; `refresh` and `destroy` run
+ * that copy. So: the recorded module when it is still there; else (the project moved, the
+ * package was upgraded or reinstalled elsewhere) `pulumi-ipvs/director-provider` as the
+ * project in the working directory resolves it. A program run from TypeScript sources gets
+ * tsx registered here: the provider process has no loader of its own.
+ */
+async function loadDirectorProvider(): Promise<Required<pulumi.dynamic.ResourceProvider>> {
+  const { existsSync } = await import("node:fs");
+  const { createRequire } = await import("node:module");
+  const { join } = await import("node:path");
+  const { fileURLToPath, pathToFileURL } = await import("node:url");
+  let url = PROVIDER_MODULE;
+  if (!existsSync(fileURLToPath(url))) {
+    try {
+      url = pathToFileURL(createRequire(join(process.cwd(), "package.json")).resolve("pulumi-ipvs/director-provider")).href;
+    } catch {
+      throw new Error(`pulumi-ipvs: the director provider recorded in the state (${url}) is gone, and ${process.cwd()} does not resolve pulumi-ipvs/director-provider: run pulumi in the project with its dependencies installed`);
+    }
+  }
+  try {
+    return (await import(url)).directorProvider;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw e;
+    // tsx's ESM entry: its CommonJS one cannot register hooks from here
+    const api = createRequire(fileURLToPath(url)).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs");
+    (await import(pathToFileURL(api).href)).register();
+    // another URL than the one that failed: the loader keeps a failed import's error
+    return (await import(`${url}?loader=tsx`)).directorProvider;
+  }
+}
+
+/** The serializable provider: each method loads the real one and calls it. */
 export const directorProviderShell: pulumi.dynamic.ResourceProvider = {
   async check(olds, news) {
-    return (await import(PROVIDER_MODULE)).directorProvider.check(olds, news);
+    return (await loadDirectorProvider()).check(olds, news);
   },
   async diff(id, olds, news) {
-    return (await import(PROVIDER_MODULE)).directorProvider.diff(id, olds, news);
+    return (await loadDirectorProvider()).diff(id, olds, news);
   },
   async create(inputs) {
-    return (await import(PROVIDER_MODULE)).directorProvider.create(inputs);
+    return (await loadDirectorProvider()).create(inputs);
   },
   async read(id, props) {
-    return (await import(PROVIDER_MODULE)).directorProvider.read(id, props);
+    return (await loadDirectorProvider()).read(id, props);
   },
   async update(id, olds, news) {
-    return (await import(PROVIDER_MODULE)).directorProvider.update(id, olds, news);
+    return (await loadDirectorProvider()).update(id, olds, news);
   },
   async delete(id, props) {
-    return (await import(PROVIDER_MODULE)).directorProvider.delete(id, props);
+    return (await loadDirectorProvider()).delete(id, props);
   },
 };
 

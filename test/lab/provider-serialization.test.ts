@@ -4,8 +4,8 @@
  * host (@pulumi/pulumi/cmd/dynamic-provider) loads that text in its own process with
  * `require("require-from-string")(text).handler()`. Here the text is captured under mocks
  * from an IpvsCluster, written to a file and loaded exactly that way in a fresh node process
- * (started in a temp directory outside the repository, nothing of this process inherited but
- * the TypeScript loader), which then calls `check`, `diff` and `read` with the props the
+ * (started in a temp directory outside the repository, nothing of this process inherited, no
+ * TypeScript loader: the shell registers tsx itself for a .ts module), which then calls `check`, `diff` and `read` with the props the
  * mock saw (the lab director's real connection and credentials put in). Checks: the text is a
  * small shell naming the provider module by file URL; `check` passes the inputs on and
  * refuses an unpinned host key; on an empty lab director `diff` reports the service the spec
@@ -78,7 +78,6 @@ const fromRepo = createRequire(join(ROOT, "package.json"));
 /** require-from-string as the dynamic provider host resolves it (from @pulumi/pulumi's own directory) */
 const HOST_SCRIPT = join(dirname(fromRepo.resolve("@pulumi/pulumi/package.json")), "cmd", "dynamic-provider", "index.js");
 const REQUIRE_FROM_STRING = createRequire(HOST_SCRIPT).resolve("require-from-string");
-const TSX = pathToFileURL(fromRepo.resolve("tsx")).href;
 
 /**
  * What the host does with one resource, in order: check (its inputs, with __provider put
@@ -125,16 +124,21 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 let runs = 0;
 /** Loads the serialized provider in a fresh node process (cwd: a temp dir) and runs `steps`. */
-async function runInFreshHost(request: { id: string; olds: unknown; news: unknown; steps: string[] }): Promise<HostRun> {
+async function runInFreshHost(
+  request: { id: string; olds: unknown; news: unknown; steps: string[] },
+  opts: { text?: string; cwd?: string } = {},
+): Promise<HostRun> {
   const dir = join(work, `run${++runs}`);
   mkdirSync(dir);
-  writeFileSync(join(dir, "provider.js"), String(providerText));
+  writeFileSync(join(dir, "provider.js"), opts.text ?? String(providerText));
   writeFileSync(join(dir, "request.json"), JSON.stringify(request), { mode: 0o600 });
   writeFileSync(join(dir, "host.cjs"), RUNNER);
-  // nothing of the test runner's process: its own argv, a plain environment without the test context
+  // nothing of the test runner's process: its own argv, a plain environment without the test
+  // context, and no TypeScript loader (Pulumi's host has none: the shell registers tsx itself
+  // when the recorded module is a .ts source, as here)
   const { NODE_TEST_CONTEXT: _ctx, NODE_OPTIONS: _opts, ...env } = process.env;
-  const child = spawn(process.execPath, ["--import", TSX, join(dir, "host.cjs"), REQUIRE_FROM_STRING, join(dir, "provider.js"), join(dir, "request.json")], {
-    cwd: dir, env, stdio: ["ignore", "pipe", "pipe"],
+  const child = spawn(process.execPath, [join(dir, "host.cjs"), REQUIRE_FROM_STRING, join(dir, "provider.js"), join(dir, "request.json")], {
+    cwd: opts.cwd ?? dir, env, stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "", stderr = "";
   child.stdout.on("data", (b: Buffer) => void (stdout += b.toString()));
@@ -192,6 +196,24 @@ describe("the serialized director provider, loaded as Pulumi's dynamic provider 
     assert.deepEqual(refused.results.check, {
       failures: [{ property: "connection", reason: "the director's host key must be pinned (connection.hostKey)" }],
     });
+  });
+
+  it("when the recorded module is gone (the project moved), the shell loads pulumi-ipvs/director-provider as the working directory resolves it", { timeout: 120_000 }, async () => {
+    const moved = String(providerText).replace(/PROVIDER_MODULE: "[^"]+"/g, `PROVIDER_MODULE: "${pathToFileURL(join(work, "gone", "components", "director-provider.js")).href}"`);
+    // a project whose node_modules holds a stand-in package: its provider says where it was loaded from
+    const project = join(work, "moved-project");
+    const pkg = join(project, "node_modules", "pulumi-ipvs");
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "moved-project", private: true }));
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "pulumi-ipvs", type: "module", exports: { "./director-provider": "./provider.js" } }));
+    writeFileSync(join(pkg, "provider.js"), "export const directorProvider = { async check(_olds, news) { return { inputs: { ...news, loadedFrom: import.meta.url } }; } };\n");
+    const run = await runInFreshHost({ id: ID, olds: {}, news: { marker: 1 }, steps: ["check"] }, { text: moved, cwd: project });
+    assertClean(run);
+    assert.deepEqual(run.results.check, { inputs: { marker: 1, loadedFrom: pathToFileURL(join(realpathSync(pkg), "provider.js")).href } });
+    // nowhere to load it from: one message, no stack trace
+    const lost = await runInFreshHost({ id: ID, olds: {}, news: { marker: 1 }, steps: ["check"] }, { text: moved });
+    assert.equal(lost.code, 0, lost.stderr);
+    assert.match(String((lost.results.check as { error?: string }).error), /director provider recorded in the state .* is gone, and .* does not resolve pulumi-ipvs\/director-provider/);
   });
 
   it("in a fresh process, a director that cannot be reached fails diff with one message naming it, no stack trace", { timeout: 120_000 }, async () => {
