@@ -58,6 +58,13 @@ export default tseslint.config(
     },
   },
   {
+    // the transport's public entry (pulumi-ipvs/remote): the core and src/ssh, nothing else
+    files: ["src/remote.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*", "**/cli/**", "**/components/**"], message: "the transport entry exports the core's I/O side only: no CLI, no Pulumi" }] }],
+    },
+  },
+  {
     files: ["src/ssh/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*", "**/cli/**"], message: "src/ssh is a transport: no Pulumi, no CLI" }] }],

@@ -29,6 +29,17 @@ describe("import boundaries", () => {
   test("components reach the core only through its entry", async () => {
     assert.deepEqual(await lint("components/x.ts", 'import { compile } from "../src/index.js";\nexport const y = compile;\n'), []);
     const msgs = await lint("components/x.ts", 'import { validate } from "../src/validate/validate.js";\nexport const y = validate;\n');
-    assert.match(msgs[0] ?? "", /only through its public entry/);
+    assert.match(msgs[0] ?? "", /only through its public entries/);
+  });
+  test("components reach the director transport only through src/remote.ts", async () => {
+    assert.deepEqual(await lint("components/x.ts", 'import { SshSession } from "../src/remote.js";\nexport const y = SshSession;\n'), []);
+    const msgs = await lint("components/x.ts", 'import { SshSession } from "../src/ssh/ssh-session.js";\nexport const y = SshSession;\n');
+    assert.match(msgs[0] ?? "", /only through its public entries/);
+  });
+  test("the transport entry imports no CLI and no Pulumi", async () => {
+    const cli = await lint("src/remote.ts", 'export { runCli } from "./cli/cli.js";\n');
+    assert.match(cli[0] ?? "", /transport entry/);
+    const pulumi = await lint("src/remote.ts", 'import * as pulumi from "@pulumi/pulumi";\nexport const y = pulumi;\n');
+    assert.match(pulumi[0] ?? "", /transport entry/);
   });
 });
