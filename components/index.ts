@@ -15,8 +15,8 @@ export type {
 } from "./cluster-args.js";
 export { IpvsCluster, defaultOwner } from "./ipvs-cluster.js";
 export {
-  IpvsDirector, stageDirector, summarizeDirector, teardownKeepalivedConf,
-  type IpvsDirectorArgs, type SecretFile, type StageDirectorOptions, type RolloutPosition,
+  IpvsDirector, summarizeDirector, teardownKeepalivedConf,
+  type IpvsDirectorArgs, type SecretFile, type RolloutPosition,
 } from "./ipvs-director.js";
 export { IpvsDirectorState, type IpvsDirectorStateArgs } from "./director-resource.js";
 export type { DirectorConnection, DirectorCredentials, DirectorResourceProps } from "./director-provider.js";

@@ -12,8 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-  SshEndpoint, desiredDirectorView, renderKeepalivedConf, stageConverge,
-  type CompileOutput, type DirectorModel, type StagedConverge,
+  SshEndpoint, desiredDirectorView, renderKeepalivedConf, type CompileOutput, type DirectorModel,
 } from "../src/index.js";
 import type { SshArgs } from "./cluster-args.js";
 import type { DirectorConnection, DirectorCredentials } from "./director-provider.js";
@@ -23,35 +22,6 @@ import { IpvsDirectorState } from "./director-resource.js";
 export interface SecretFile {
   path: string;
   content: string;
-}
-
-/** Options of {@link stageDirector}. */
-export interface StageDirectorOptions {
-  owner: string;
-  /** @default 30 */
-  drainTimeoutSeconds?: number;
-  /** the real secret files; default: the ones compiled in `compiled` */
-  secretFiles?: SecretFile[];
-}
-
-/**
- * The files and the command the components push to one director: what a lab test runs by
- * hand to check the command against a real director (upload `files`, run `command` with
- * `stdin` on its standard input).
- */
-export function stageDirector(compiled: CompileOutput, director: string, options: StageDirectorOptions): StagedConverge {
-  const model = compiled.model.directors.find((d) => d.name === director);
-  const artifacts = compiled.directors.find((d) => d.name === director);
-  if (!model || !artifacts) throw new Error(`no director ${director} in the compiled spec`);
-  return stageConverge({
-    director: model,
-    keepalivedConf: artifacts.keepalivedConf,
-    secretFiles: options.secretFiles ?? artifacts.secretFiles,
-    sysctlConf: compiled.sysctlConf,
-    keepalivedConfigDir: compiled.model.keepalived.configDir,
-    owner: options.owner,
-    drainTimeoutSeconds: options.drainTimeoutSeconds ?? 30,
-  });
 }
 
 /** Where this director sits in the rollout. */

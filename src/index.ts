@@ -24,10 +24,7 @@ export { renderSysctlConf } from "./render/render-sysctl-conf.js";
 export { renderVrrpAuthFiles } from "./render/render-vrrp-auth.js";
 export { parseIpvsadmSave } from "./state/parse-ipvsadm-save.js";
 export { APPLY_SCRIPT, READ_STATE_SCRIPT, STATE_DIR } from "./apply-script/scripts.sh.js";
-export {
-  stageConverge, convergeCommand, APPLY_SCRIPT_PATH,
-  type ConvergeInputs, type StagedConverge, type StagedFile,
-} from "./apply-script/stage-files.js";
+export { APPLY_SCRIPT_PATH, type StagedFile } from "./apply-script/stage-files.js";
 export { computePlan, holdsVips, rolloutOrder, type DirectorTexts } from "./plan/plan.js";
 export { planDirector, type PlanOptions, type DesiredDirector } from "./plan/compute-plan.js";
 export type * from "./plan/plan-types.js";

@@ -1,8 +1,9 @@
 /**
  * An HA pair: lb1 is the preferred VRRP master, lb2 the backup; the IPVS sync daemon copies
  * connection state so established connections survive a failover. The VRRP password comes
- * from a config secret and lands only in a secret include file. `pulumi up` converges lb2
- * first and lb1 (carrying the traffic) last; a failure on lb2 stops before lb1.
+ * from a config secret and lands only in a secret include file. `pulumi up` applies each
+ * director's plan (its director resource: docs/component-library.md) to lb2 first and lb1
+ * (carrying the traffic) last; a failure on lb2 stops before lb1.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { IpvsCluster, forwarding, healthCheck, scheduler } from "../../components/index.js";

@@ -1,7 +1,8 @@
 /**
  * One NAT director. keepalived owns the web pool (it has a health check) and the applier
- * owns the metrics pool (no check): `pulumi preview --diff` shows the rule and config
- * files as line diffs, `pulumi up` converges the director without dropping connections.
+ * owns the metrics pool (no check): `pulumi preview --diff` shows the plan against the live
+ * kernel (one property per change, keepalived.conf as a line diff), `pulumi up` applies it
+ * without dropping connections (the director resource: docs/component-library.md).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { IpvsCluster, forwarding, healthCheck, scheduler } from "../../components/index.js";

@@ -14,9 +14,9 @@ export const STATE_DIR = "/var/lib/ipvsc";
 export const READ_STATE_TOOLS = ["ipvsadm", "awk", "sort", "sha256sum", "cut", "mktemp"] as const;
 
 /**
- * The tools an apply or converge needs on every director, checked before the lock; keepalived
- * is added where the spec manages keepalived on that director (MANAGED=yes in its params, or
- * a keepalived start or reload planned).
+ * The tools an apply needs on every director, checked before the lock; keepalived is added
+ * where the spec manages keepalived on that director (MANAGED=yes in its params, or a
+ * keepalived start or reload planned).
  */
 export const APPLY_TOOLS = ["ipvsadm", "flock", "setsid", "sha256sum", "awk", "sort", "cmp", "sysctl"] as const;
 
@@ -107,21 +107,12 @@ echo "==ipvsc:end=="
  *   sh apply.sh run DIR    start the worker detached (it survives a dropped SSH session),
  *                          follow its log, exit with its result
  *   sh apply.sh wait DIR   reattach after a dropped connection
- *   sh apply.sh converge STAGE SHA256
- *                          the Pulumi driver: STAGE holds the DESIRED state only (see
- *                          stageConverge); the files its manifest lists are checked against
- *                          SHA256 and copied into a fresh run directory, where the worker
- *                          computes the batches itself, under the lock, and applies them
- *   sh apply.sh plan-only DIR
- *                          the converge planner alone, no ipvsadm: reads the live table from
- *                          DIR/live.rules (or DIR/live.save + DIR/live.thresholds), our old
- *                          record from DIR/owned.old, the other owners' from DIR/others.owned
  * DIR holds the staged files: params, fingerprint, apply.batch, drain.list, finalize.batch,
  * rollback.batch, expected.rules, sysctl.conf, owned, and keepalived.conf + secrets/ when
  * keepalived is managed. Results (DIR/result): 0 applied; 10 refused, nothing changed;
  * 11 failed and restored to the old state; 12 failed and the old state could not be restored.
- * run and converge first check the tools (APPLY_TOOLS, keepalived where managed): a director
- * that lacks one exits 10 with "ipvsc: refused: director lacks X, Y" before any lock or change.
+ * run first checks the tools (APPLY_TOOLS, keepalived where managed): a director that lacks
+ * one exits 10 with "ipvsc: refused: director lacks X, Y" before any lock or change.
  */
 export const APPLY_SCRIPT = String.raw`#!/bin/sh
 # ipvsc apply: lock, check the plan's fingerprint, snapshot, check keepalived's config,
@@ -141,11 +132,11 @@ finish() {
 refuse() { say "refused: $*"; finish 10 "nothing was changed (old state)"; }
 
 require_tools() {
-  # before the lock and before any change (run and converge, ahead of the worker): a director
-  # without a tool the apply needs is refused by the tool's name, not by a later misleading
-  # failure (without flock, "another apply holds the lock"; without setsid, a worker that never
-  # starts). $1 is the params file, only read here (a converge checks it against its manifest
-  # later): keepalived is needed where the spec manages it or the plan starts or reloads it.
+  # before the lock and before any change (run, ahead of the worker): a director without a
+  # tool the apply needs is refused by the tool's name, not by a later misleading failure
+  # (without flock, "another apply holds the lock"; without setsid, a worker that never
+  # starts). $1 is the params file, read here, not sourced: keepalived is needed where the
+  # spec manages it or the plan starts or reloads it.
   _tools="${APPLY_TOOLS.join(" ")}"
   _ka=no
   if [ -f "$1" ]; then
@@ -173,247 +164,6 @@ selectors_of() {
 
 strip_thresholds() {
   sed -e 's/ -x [0-9]*//' -e 's/ -y [0-9]*//'
-}
-
-# ---- converge: plan on the director (same semantics as src/plan/compute-plan.ts) ----
-
-merge_live() {
-  # ipvsadm -S -n never saves thresholds: put those of ipvsadm -L -n --thresholds back
-  # after -w, as the renderer writes them, so live and desired lines compare as text
-  awk '
-    phase == "thr" && $1 == "Prot" {
-      for (i = 1; i <= NF; i++) { if ($i == "LocalAddress:Port") base = i; if ($i == "Uthreshold") ucol = i; if ($i == "Lthreshold") lcol = i }
-      next
-    }
-    phase == "thr" {
-      if ($1 == "TCP") sel = "-t " $2
-      else if ($1 == "UDP") sel = "-u " $2
-      else if ($1 == "SCTP") sel = "--sctp-service " $2
-      else if ($1 == "FWM") { sel = "-f " $2; if ($3 == "IPv6") sel = sel " -6" }
-      else if ($1 == "->" && $2 != "RemoteAddress:Port" && ucol > 0 && lcol > 0) {
-        u = $(ucol - base + 2); l = $(lcol - base + 2)
-        if (u != 0 || l != 0) thr[sel, $2] = " -x " u " -y " l
-      }
-      next
-    }
-    phase == "save" && NF > 0 {
-      s = ""; r = ""
-      for (i = 2; i <= NF; i++) { if ($i == "-s" || $i == "-r") break; s = s (s == "" ? "" : " ") $i }
-      if ($1 == "-a" && $i == "-r") r = $(i + 1)
-      line = $1
-      for (i = 2; i <= NF; i++) {
-        line = line " " $i
-        if ($1 == "-a" && $(i - 1) == "-w" && ((s, r) in thr)) line = line thr[s, r]
-      }
-      print line
-    }
-  ' phase=thr "$2" phase=save "$1"
-}
-
-# the planner: desired (applier-owned, keepalived-owned), live table, our old ownership
-# record -> the batches. Rule lines compare as text: both sides are in the renderer form.
-PLAN_AWK='
-function selof(   i, s) { s = ""; for (i = 2; i <= NF; i++) { if ($i == "-s" || $i == "-r") break; s = s (s == "" ? "" : " ") $i } return s }
-function rsof(   i) { for (i = 2; i < NF; i++) if ($i == "-r") return $(i + 1); return "" }
-function joined(   i, s) { s = $1; for (i = 2; i <= NF; i++) s = s " " $i; return s }
-function withop(op, line) { return op substr(line, 3) }
-function weightof(line,   n, t, i) { n = split(line, t, " "); for (i = 2; i < n; i++) if (t[i] == "-w") return t[i + 1]; return "" }
-function zeroweight(line,   n, t, i, s) {
-  n = split(line, t, " "); s = t[1]
-  for (i = 2; i <= n; i++) s = s " " (t[i - 1] == "-w" ? "0" : t[i])
-  return s
-}
-function keysel(key,   p, proto, rest, fam) {
-  # an ownership record names services by key: tcp/A:P -> -t A:P, fwmark/inet6/8 -> -f 8 -6
-  p = index(key, "/"); if (p == 0) return ""
-  proto = substr(key, 1, p - 1); rest = substr(key, p + 1)
-  if (proto == "tcp") return "-t " rest
-  if (proto == "udp") return "-u " rest
-  if (proto == "sctp") return "--sctp-service " rest
-  if (proto != "fwmark") return ""
-  p = index(rest, "/"); fam = substr(rest, 1, p - 1)
-  return "-f " substr(rest, p + 1) (fam == "inet6" ? " -6" : "")
-}
-# each step carries its undo (lines joined by newlines); categories run in this order:
-# 1 new services, 2 edited services, 3 new real servers, 4 edited real servers and weight 0
-# for drains (phase 1); 5 real-server deletes, 6 service deletes (phase 2, after the drain)
-function step(cat, cmd, undo) { nstep[cat]++; cmds[cat, nstep[cat]] = cmd; undos[cat, nstep[cat]] = undo }
-function drainrs(s, r,   live) {
-  live = lrs[s, r]
-  if (weightof(live) != "0") step(4, zeroweight(withop("-e", live)), withop("-e", live))
-  print s " " r > (D "/drain.list")
-}
-phase == "desired" || phase == "kdesired" {
-  if (NF == 0 || substr($1, 1, 1) == "#") next
-  s = selof()
-  if ($1 == "-A") {
-    if (!(s in downer)) dorder[++nd] = s
-    downer[s] = (phase == "desired" ? "applier" : "keepalived"); dsvc[s] = joined()
-  } else if ($1 == "-a") {
-    r = rsof(); if (!((s, r) in drs)) dlist[s, ++dcount[s]] = r
-    drs[s, r] = joined()
-  }
-  next
-}
-phase == "live" {
-  if (NF == 0) next
-  s = selof()
-  if ($1 == "-A") { if (!(s in lsvc)) lorder[++nl] = s; lsvc[s] = joined() }
-  else if ($1 == "-a") { r = rsof(); if (!((s, r) in lrs)) llist[s, ++lcount[s]] = r; lrs[s, r] = joined() }
-  next
-}
-phase == "owned" && $1 == "service" && NF >= 3 {
-  s = keysel($3)
-  if (s != "") ours[s] = (NF >= 4 && $4 == "keepalived") ? "keepalived" : "applier"
-  next
-}
-phase == "others" && $1 == "service" && NF >= 3 {
-  s = keysel($3)
-  if (s != "") theirs[s] = 1
-  next
-}
-END {
-  for (i = 1; i <= nd; i++) {
-    s = dorder[i]; app = (downer[s] == "applier")
-    if (!(s in lsvc)) {
-      # keepalived creates its own services on reload
-      if (app) { step(1, dsvc[s], "-D " s); for (k = 1; k <= dcount[s]; k++) step(1, drs[s, dlist[s, k]], "") }
-      continue
-    }
-    if (app && dsvc[s] != lsvc[s]) step(2, withop("-E", dsvc[s]), withop("-E", lsvc[s]))
-    for (k = 1; k <= dcount[s]; k++) {
-      r = dlist[s, k]
-      if (!((s, r) in lrs)) { if (app) step(3, drs[s, r], "-d " s " -r " r); continue }
-      # keepalived-owned weights move with health checks: health, not drift
-      if (app && drs[s, r] != lrs[s, r]) step(4, withop("-e", drs[s, r]), withop("-e", lrs[s, r]))
-    }
-    for (k = 1; k <= lcount[s]; k++) {
-      r = llist[s, k]
-      if ((s, r) in drs) continue
-      # drain in the kernel for both owners; keepalived deletes its idle server on reload
-      drainrs(s, r)
-      if (app) step(5, "-d " s " -r " r, lrs[s, r])
-    }
-  }
-  for (i = 1; i <= nl; i++) {
-    s = lorder[i]
-    # services nobody declares and we never owned are foreign: untouched; so are those
-    # another owner records, even when our old record names them too
-    if ((s in downer) || !(s in ours) || (s in theirs)) continue
-    for (k = 1; k <= lcount[s]; k++) drainrs(s, llist[s, k])
-    if (ours[s] == "keepalived") continue
-    u = ""
-    for (k = lcount[s]; k >= 1; k--) u = u lrs[s, llist[s, k]] "\n"
-    step(6, "-D " s, u lsvc[s])
-    print s > (D "/removed.selectors")
-  }
-  nu = 0
-  for (c = 1; c <= 6; c++) for (k = 1; k <= nstep[c]; k++) {
-    print cmds[c, k] > (D "/" (c <= 4 ? "apply.batch" : "finalize.batch"))
-    n = split(undos[c, k], t, "\n")
-    for (j = 1; j <= n; j++) if (t[j] != "") undo[++nu] = t[j]
-  }
-  for (j = nu; j >= 1; j--) print undo[j] > (D "/rollback.batch")
-}
-'
-
-plan_batches() {
-  # DIR/desired.rules, DIR/desired-keepalived.rules, DIR/live.rules, DIR/owned.old,
-  # DIR/others.owned (the other owners' records) -> batches
-  if [ ! -f "$D/live.rules" ]; then
-    [ -f "$D/live.save" ] || return 1
-    [ -f "$D/live.thresholds" ] || : > "$D/live.thresholds"
-    merge_live "$D/live.save" "$D/live.thresholds" > "$D/live.rules" || return 1
-  fi
-  for f in desired.rules desired-keepalived.rules owned.old others.owned; do [ -f "$D/$f" ] || : > "$D/$f"; done
-  for f in apply.batch drain.list finalize.batch rollback.batch removed.selectors; do : > "$D/$f"; done
-  # staged rule files open with a comment line (ipvsadm -R would refuse it; only awk reads them)
-  sed '/^#/d' "$D/desired.rules" > "$D/expected.rules" || return 1
-  awk -v D="$D" "$PLAN_AWK" phase=desired "$D/desired.rules" phase=kdesired "$D/desired-keepalived.rules" \
-    phase=live "$D/live.rules" phase=owned "$D/owned.old" phase=others "$D/others.owned"
-}
-
-keepalived_action() {
-  # start, reload when keepalived.conf or a secret include differs from the installed one, or none
-  [ "$MANAGED" = yes ] || { echo none; return 0; }
-  keepalived_pid > /dev/null || { echo start; return 0; }
-  cmp -s "$D/keepalived.conf" "$KCONF_DIR/keepalived.conf" || { echo reload; return 0; }
-  for f in "$D"/secrets/*; do
-    [ -f "$f" ] || continue
-    cmp -s "$f" "$KCONF_DIR/$(basename "$f")" || { echo reload; return 0; }
-  done
-  echo none
-}
-
-show_batch() {
-  # $1 file, $2 prefix; rule lines carry no secrets
-  [ -s "$1" ] && sed "s/^/  $2 /" "$1"
-  return 0
-}
-
-converge_plan() {
-  # under the lock, from the table as it is now: the plan cannot be stale
-  rm -f "$D/live.rules"
-  ipvsadm -S -n > "$D/live.save" || refuse "could not read the IPVS table"
-  trace "converge: ipvsadm -S -n"
-  ipvsadm -L -n --thresholds > "$D/live.thresholds" || refuse "could not read the thresholds"
-  trace "converge: ipvsadm -L -n --thresholds"
-  if [ -f "$STATE/owners/$OWNER.owned" ]; then cp "$STATE/owners/$OWNER.owned" "$D/owned.old"; else : > "$D/owned.old"; fi
-  for f in "$STATE"/owners/*.owned; do
-    [ -f "$f" ] && [ "$f" != "$STATE/owners/$OWNER.owned" ] && cat "$f"
-  done > "$D/others.owned"
-  plan_batches || refuse "could not compute the plan"
-  trace "converge: plan"
-  KEEPALIVED=$(keepalived_action)
-  say "plan: $(grep -c . "$D/apply.batch") change(s), $(grep -c . "$D/drain.list") drain(s), $(grep -c . "$D/finalize.batch") delete(s); keepalived: $KEEPALIVED"
-  show_batch "$D/apply.batch" "+"
-  show_batch "$D/finalize.batch" "-"
-}
-
-converge_start() {
-  # $D is the staging directory; $1 the sha256 of its manifest. Copies exactly the listed
-  # files into a fresh run directory (0700), checks each where it will be used, starts the worker.
-  S=$D
-  want=$1
-  fail_early() { echo "ipvsc: refused: $*" >&2; exit 10; }
-  [ -f "$S/manifest.sha256" ] || fail_early "$S/manifest.sha256 is missing"
-  have=$(sha256sum < "$S/manifest.sha256" | cut -d' ' -f1)
-  [ "$have" = "$want" ] || fail_early "the staged manifest in $S is not the one this command was made for"
-  grep -q "^[0-9a-f]*  params$" "$S/manifest.sha256" || fail_early "the manifest lists no params"
-  # an SFTP upload (remote.CopyToRemote) cannot set modes: the staged secrets become 0600 here
-  chmod 700 "$S" || exit 12
-  if [ -d "$S/secrets" ]; then
-    chmod 700 "$S/secrets" || exit 12
-    for f in "$S"/secrets/*; do [ -f "$f" ] && { chmod 600 "$f" || exit 12; }; done
-  fi
-  umask 077
-  mkdir -p "$STATE/runs" || exit 12
-  R="$STATE/runs/converge-$(basename "$S")-$(date +%Y%m%d%H%M%S)-$$"
-  mkdir -p "$R/secrets" || exit 12
-  while read -r sum name; do
-    case "$name" in ""|/*|*..*|*" "*) fail_early "bad file name in the manifest: $name" ;; esac
-    mkdir -p "$R/$(dirname "$name")" && cp "$S/$name" "$R/$name" || fail_early "cannot copy $S/$name"
-    [ "$(sha256sum < "$R/$name" | cut -d' ' -f1)" = "$sum" ] || fail_early "$S/$name is not the staged version (a copy failed or another run overwrote it)"
-  done < "$S/manifest.sha256"
-  . "$R/params"
-  if [ -n "$SECRET_FILES" ]; then
-    # the secret files' checksums come on stdin (a secret input), never in the command line
-    cat > "$R/secrets.sha256"
-    for name in $SECRET_FILES; do
-      case "$name" in secrets/*) ;; *) fail_early "bad secret file name: $name" ;; esac
-      case "$name" in *..*) fail_early "bad secret file name: $name" ;; esac
-      sum=$(awk -v n="$name" '$2 == n { print $1 }' "$R/secrets.sha256")
-      [ -n "$sum" ] || fail_early "no checksum on stdin for $name"
-      cp "$S/$name" "$R/$name" || fail_early "cannot copy $S/$name"
-      [ "$(sha256sum < "$R/$name" | cut -d' ' -f1)" = "$sum" ] || fail_early "$S/$name is not the staged version"
-    done
-  fi
-  # keep the newest few converge runs of this stage (they hold copies of the secrets)
-  ls -1d "$STATE/runs/converge-$(basename "$S")-"* 2>/dev/null | LC_ALL=C sort -r | awk 'NR > 5' | while read -r old; do rm -rf "$old"; done
-  D=$R
-  trace "converge: staged files checked and copied"
-  setsid sh "$0" converge-worker "$D" < /dev/null > "$D/log" 2>&1 8>&- &
-  follow
 }
 
 run_batch() {
@@ -548,7 +298,7 @@ restore() {
 fail() { say "failed: $*"; restore; }
 
 worker() {
-  # $1: run (the plan was made by the CLI: check its fingerprint) or converge (plan here)
+  # the plan was made on the host (the CLI or the director resource): check its fingerprint
   [ -z "$TRACING" ] || exec 8> "$D/trace"
   trace "worker: start"
   . "$D/params"
@@ -557,19 +307,11 @@ worker() {
   exec 9>> "$STATE/lock"
   flock -n 9 || refuse "another apply holds the lock on this director"
   trace "worker: locked"
-  if [ "$1" = converge ]; then
-    converge_plan
-    # the old state is the table the plan and its rollback batch were computed from, read
-    # under this lock a moment ago: no second read
-    LC_ALL=C sort "$D/live.save" > "$D/snapshot.sorted"
-    trace "worker: snapshot"
-  else
-    ipvsadm -S -n | LC_ALL=C sort > "$D/snapshot.sorted"
-    trace "worker: snapshot"
-    now=$(fingerprint "$D/snapshot.sorted")
-    [ "$now" = "$(cat "$D/fingerprint")" ] || refuse "stale plan: the director changed since the plan was computed (plan again)"
-    trace "worker: fingerprint checked"
-  fi
+  ipvsadm -S -n | LC_ALL=C sort > "$D/snapshot.sorted"
+  trace "worker: snapshot"
+  now=$(fingerprint "$D/snapshot.sorted")
+  [ "$now" = "$(cat "$D/fingerprint")" ] || refuse "stale plan: the director changed since the plan was computed (plan again)"
+  trace "worker: fingerprint checked"
   mkdir -p "$D/old/secrets"
   [ -f "$KCONF_DIR/keepalived.conf" ] && cp "$KCONF_DIR/keepalived.conf" "$D/old/keepalived.conf"
   for f in "$KCONF_DIR"/vrrp-auth-*.conf; do [ -f "$f" ] && cp "$f" "$D/old/secrets/"; done
@@ -629,12 +371,12 @@ follow() {
   done
 }
 
-USAGE="usage: apply.sh run|wait|plan-only DIR, or apply.sh converge STAGE SHA256"
+USAGE="usage: apply.sh run|wait DIR"
 mode=""; D=""
 [ $# -ge 1 ] && mode=$1
 [ $# -ge 2 ] && D=$2
 [ -n "$D" ] && [ -d "$D" ] || { echo "$USAGE" >&2; exit 2; }
-case "$mode" in run|wait|converge) [ -z "$TRACING" ] || { exec 8>&2; trace "$mode: start"; } ;; esac
+case "$mode" in run|wait) [ -z "$TRACING" ] || { exec 8>&2; trace "$mode: start"; } ;; esac
 case "$mode" in
   run)
     require_tools "$D/params"
@@ -652,13 +394,7 @@ case "$mode" in
     setsid sh "$0" worker "$D" < /dev/null > "$D/log" 2>&1 8>&- &
     follow ;;
   wait) follow ;;
-  worker) worker run ;;
-  converge)
-    [ $# -ge 3 ] || { echo "$USAGE" >&2; exit 2; }
-    require_tools "$D/params"
-    converge_start "$3" ;;
-  converge-worker) worker converge ;;
-  plan-only) plan_batches || { echo "ipvsc: plan-only needs DIR/live.rules or DIR/live.save" >&2; exit 2; } ;;
+  worker) worker ;;
   *) echo "$USAGE" >&2; exit 2 ;;
 esac
 `;

@@ -1,7 +1,7 @@
 /**
- * The director scripts say what a director lacks (issue #14, point 5): apply.sh run and
- * converge check their tools before the lock and before any change, and exit 10 (refused,
- * the old state) with "director lacks X, Y"; read-state.sh does the same for what it needs.
+ * The director scripts say what a director lacks (issue #14, point 5): apply.sh run checks
+ * its tools before the lock and before any change, and exits 10 (refused, the old state)
+ * with "director lacks X, Y"; read-state.sh does the same for what it needs.
  * Each case runs the real script text under the host's sh, bash and busybox sh, with a PATH
  * of stand-ins where the tools to hide are simply absent (`command -v` only looks them up).
  */
@@ -12,9 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { APPLY_SCRIPT, APPLY_TOOLS, READ_STATE_SCRIPT, READ_STATE_TOOLS } from "../../src/apply-script/scripts.sh.js";
-import { stageApply, stageConverge } from "../../src/apply-script/stage-files.js";
+import { stageApply } from "../../src/apply-script/stage-files.js";
 import { compile } from "../../src/compile.js";
+import { planDirector } from "../../src/plan/compute-plan.js";
 import type { DirectorPlan } from "../../src/plan/plan-types.js";
+import { parseLiveState } from "../../src/state/parse-live-state.js";
 
 const work = mkdtempSync(join(tmpdir(), "ipvsc-tools-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -117,26 +119,32 @@ describe("apply.sh says what the director lacks, before the lock and before any 
       }
     });
 
-    test(`converge without flock: exit 10 before the staged files are even checked (${shell.name})`, () => {
+    test(`a health-checked spec, planned by planDirector: run without flock needs keepalived too, even with nothing to start or reload (${shell.name})`, () => {
       const out = compile({
         directors: [{ name: "lb1", interfaces: ["eth0"] }],
         services: [{ name: "web", protocol: "tcp", address: "203.0.113.10", port: 80, pool: { servers: [{ address: "192.0.2.11" }], healthChecks: [{ type: "tcp" }] } }],
       });
       assert.ok(out.ok);
-      const staged = stageConverge({
-        director: out.output.model.directors[0]!, keepalivedConf: out.output.directors[0]!.keepalivedConf, secretFiles: [],
-        sysctlConf: "", keepalivedConfigDir: "/etc/keepalived", owner: "edge", drainTimeoutSeconds: 5,
-      });
-      const dir = join(work, `stage-${++seq}`);
-      mkdirSync(dir);
-      for (const f of staged.files) {
-        if (!f.path.startsWith(`${staged.dir}/`)) continue;
-        writeFileSync(join(dir, f.path.slice(staged.dir.length + 1)), f.content);
+      const keepalivedConf = out.output.directors[0]!.keepalivedConf;
+      const desired = { model: out.output.model.directors[0]!, keepalivedConf, ipvsadmRules: out.output.directors[0]!.ipvsadmRules };
+      // a fresh director (keepalived to start), and one already running this very config (MANAGED=yes alone)
+      for (const running of [false, true]) {
+        const live = parseLiveState("lb1", [
+          "==ipvsc:fingerprint==", "f1ngerprint", "==ipvsc:save==", "", "==ipvsc:thresholds==", "", "==ipvsc:timeouts==", "",
+          "==ipvsc:daemon==", "", "==ipvsc:keepalived-running==", running ? "yes" : "no",
+          ...(running ? ["==ipvsc:keepalived-conf==", keepalivedConf.trimEnd(), "==ipvsc:keepalived-conf-present==", "yes"] : []),
+          "==ipvsc:owners==", "", "==ipvsc:addresses==", "", "==ipvsc:end==", "",
+        ].join("\n"));
+        const p = planDirector(desired, live, { owner: "edge" });
+        assert.equal(p.keepalived.managed, true);
+        assert.equal(p.keepalived.action, running ? "none" : "start");
+        const dir = stagedRun(p);
+        const r = run(shell, "apply.sh", ["run", dir], binWithout("flock", "keepalived"));
+        assert.equal(r.status, 10, r.stdout + r.stderr);
+        assert.equal(r.stdout, "ipvsc: refused: director lacks flock, keepalived\nipvsc: result 10: nothing was changed (old state)\n");
+        assert.deepEqual(readdirSync(dir).filter((f) => f === "log" || f === "result"), [], "no worker log, no result to replay");
+        assert.ok(!existsSync(join(STATE, "lock")), "the lock was not even opened");
       }
-      const r = run(shell, "apply.sh", ["converge", dir, staged.manifestSha256], binWithout("flock", "keepalived"));
-      assert.equal(r.status, 10, r.stdout + r.stderr);
-      assert.equal(r.stdout, "ipvsc: refused: director lacks flock, keepalived\nipvsc: result 10: nothing was changed (old state)\n");
-      assert.ok(!existsSync(join(STATE, "runs")), "no run directory was made");
     });
 
     test(`the check passes when every tool is there (${shell.name})`, () => {
