@@ -42,6 +42,7 @@ export const ISSUE_CODES = [
   "hysteresis-not-below-quorum",
   "check-needs-tcp",
   "check-needs-port",
+  "server-setting-without-checks",
   "keepalived-incompatible",
   "sorry-server-family",
   "fwmark-service-port",

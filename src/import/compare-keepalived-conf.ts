@@ -330,6 +330,7 @@ class Extractor {
         case "weight": case "uthreshold": case "lthreshold": f[n.keyword] = num(n.args[0]) ?? ""; break;
         case "lvs_method": case "lb_kind": method = methodText(n.args); break;
         case "inhibit_on_failure": case "alpha": f[n.keyword] = String(flagValue(n)); break;
+        case "notify_up": case "notify_down": f[n.keyword] = commandArgv(n).join(" "); break;
         case "virtualhost": virtualhost = n.args[0]; break;
         case "delay_loop": case "connect_timeout": case "retry": case "nb_get_retry": case "delay_before_retry": case "warmup":
           timers[n.keyword === "nb_get_retry" ? "retry" : n.keyword] = num(n.args[0]) ?? "";

@@ -5,8 +5,8 @@
  * every copy keeping the source nodes it came from.
  *
  * Made explicit where keepalived is implicit: the scheduler (wlc), the forwarding method
- * (NAT), the protocol (keepalived falls back to UDP with an error), weights (1), delay_loop
- * (60 s) of health-checked pools, the family of fwmark services. Real-server ports follow
+ * (NAT), the protocol (keepalived falls back to UDP with an error), weights (1), the family
+ * of fwmark services. Real-server ports follow
  * keepalived: DR/TUN servers take the service port, fwmark DR/TUN servers none.
  *
  * The spec's pools share one list of health checks; keepalived attaches checkers to each
@@ -53,6 +53,8 @@ interface RealServerTemplate {
   lower?: Valued<number>;
   inhibit?: Valued<boolean>;
   alpha?: Valued<boolean>;
+  notifyUp?: Valued<string[]>;
+  notifyDown?: Valued<string[]>;
   timers: Partial<Record<Timer, Valued<number>>>;
   virtualhost?: Valued<string>;
   checkers: Array<{ node: ConfNode; checks: HealthCheckInput[] }>;
@@ -180,6 +182,17 @@ function readRealServer(ctx: ImportContext, node: ConfNode, trackFiles: Readonly
       case "virtualhost": {
         const v = ctx.value(child, "a host name");
         if (v !== undefined) rs.virtualhost = { value: v, node: child };
+        break;
+      }
+      case "notify_up":
+      case "notify_down": {
+        if (ctx.rejectBlock(child)) break;
+        const argv = commandArgv(child);
+        if (argv.length === 0) {
+          ctx.drop(child, `${child.keyword} needs a command; not imported`);
+          break;
+        }
+        rs[child.keyword === "notify_up" ? "notifyUp" : "notifyDown"] = { value: argv, node: child };
         break;
       }
       default:
@@ -446,9 +459,13 @@ function checksOf(ctx: ImportContext, rs: RealServerTemplate, checkPort: number 
   return out;
 }
 
-/** Chooses the pool's health checks from the servers' lists and reports the servers that differ. */
+/**
+ * Chooses the pool's health checks (the most common list of the servers', preferring a
+ * non-empty one on a tie) and gives every server whose list differs its own `healthChecks`
+ * (`[]` for a server without checkers): keepalived's per-server checkers, exactly.
+ */
 function poolChecks(
-  ctx: ImportContext, servers: ReadonlyArray<{ rs: RealServerTemplate; checks: HealthCheckInput[] }>,
+  ctx: ImportContext, servers: ReadonlyArray<{ rs: RealServerTemplate; checks: HealthCheckInput[]; server: RealServerInput }>,
 ): HealthCheckInput[] {
   const groups = new Map<string, number[]>();
   servers.forEach((s, i) => {
@@ -462,21 +479,15 @@ function poolChecks(
     if (members.length > best.length || (members.length === best.length && nonEmpty && !bestNonEmpty)) best = members;
   }
   const chosen = servers[best[0]!]!;
-  const label = (rs: RealServerTemplate) => `real_server ${rs.address}${rs.port !== undefined ? ` ${rs.port}` : ""}`;
   const list = chosen.checks.map((c, k) => {
     const nodes = best.flatMap((i) => [...(ctx.prov.nodesOf(servers[i]!.checks[k]!) ?? [])]);
     return ctx.prov.object(ctx.prov.clone(c), [...new Set(nodes)]);
   });
   servers.forEach((s, i) => {
     if (best.includes(i)) return;
-    const what = chosen.checks.length > 0 ? `the checks of ${label(chosen.rs)}` : "no checks";
-    if (s.rs.checkers.length === 0) {
-      ctx.note(s.rs.node, `${label(s.rs)} has no checker, but the spec applies one list of checks to every server of a service: it gets ${what}`);
-      return;
-    }
-    for (const checker of s.rs.checkers) {
-      ctx.drop(checker.node, `${checker.node.keyword} of ${label(s.rs)} differs from the checkers of ${label(chosen.rs)}: the spec applies one list of checks to every server of a service, so this server gets ${what}; not imported`);
-    }
+    s.server.healthChecks = s.checks;
+    const first = s.rs.checkers[0];
+    if (first) ctx.prov.field(s.server, "healthChecks", first.node);
   });
   return list;
 }
@@ -539,7 +550,7 @@ function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity
   field(ctx, svc, "virtualhost", t.virtualhost);
 
   // real servers
-  const perServer: Array<{ rs: RealServerTemplate; checks: HealthCheckInput[] }> = [];
+  const perServer: Array<{ rs: RealServerTemplate; checks: HealthCheckInput[]; server: RealServerInput }> = [];
   for (const rs of t.servers) {
     const fwd = rs.method?.value ?? poolFwd;
     const nat = fwd.method === "nat";
@@ -566,15 +577,17 @@ function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity
     if (rs.method && !sameForwarding(rs.method.value, poolFwd)) field(ctx, server, "forwarding", { value: { ...rs.method.value }, node: rs.method.node });
     field(ctx, server, "upperThreshold", rs.upper);
     field(ctx, server, "lowerThreshold", rs.lower);
+    field(ctx, server, "notifyUp", rs.notifyUp);
+    field(ctx, server, "notifyDown", rs.notifyDown);
     pool.servers.push(ctx.prov.object(server, rs.node));
-    perServer.push({ rs, checks: checksOf(ctx, rs, checkPort) });
+    perServer.push({ rs, checks: checksOf(ctx, rs, checkPort), server });
   }
 
   const checks = poolChecks(ctx, perServer);
-  if (checks.length > 0) {
-    pool.healthChecks = checks;
-    pool.delayLoop = t.timers.delayLoop?.value ?? 60; // keepalived's default, made explicit
-    if (t.timers.delayLoop) ctx.prov.field(pool, "delayLoop", t.timers.delayLoop.node);
+  if (checks.length > 0) pool.healthChecks = checks;
+  if (checks.length > 0 || perServer.some((s) => s.checks.length > 0)) {
+    // no delay_loop: keepalived's 60 s, which is also what the spec renders without one
+    field(ctx, pool, "delayLoop", t.timers.delayLoop);
   } else {
     ctx.note(t.node, "virtual_server without any health checker: the spec gives services without checks to the applier (ipvsadm rules), so keepalived no longer manages it");
   }
@@ -609,33 +622,29 @@ function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity
 }
 
 /**
- * inhibit_on_failure / alpha: the spec sets them per pool, keepalived per virtual server
- * (as the servers' default) and per real server. Equivalent when the virtual server sets it
- * or every real server does; otherwise the per-server ones are reported.
+ * inhibit_on_failure / alpha: keepalived sets them per virtual server (the servers' default)
+ * and per real server; the spec per pool and per server. The pool takes the virtual
+ * server's value (or `true` when every real server sets it); a server whose effective value
+ * differs gets its own.
  */
 function poolFlagFromServers(
   ctx: ImportContext, t: VirtualServerTemplate, pool: PoolInput, key: "inhibit" | "alpha", poolKey: "inhibitOnFailure" | "alpha",
 ): void {
   const vs = t[key];
-  const onServers = t.servers.filter((rs) => rs[key] !== undefined);
+  let poolValue = false;
   if (vs?.value) {
     field(ctx, pool, poolKey, vs);
-    for (const rs of onServers) {
-      if (rs[key]!.value) continue;
-      ctx.drop(rs[key]!.node, `${rs[key]!.node.keyword} off on real_server ${rs.address} while the virtual server sets it: the spec sets it per pool; not imported`);
-    }
-    return;
-  }
-  if (onServers.length === 0) return;
-  const allOn = t.servers.every((rs) => rs[key]?.value === true);
-  if (allOn) {
+    poolValue = true;
+  } else if (t.servers.every((rs) => rs[key]?.value === true)) {
     pool[poolKey] = true;
-    return;
+    poolValue = true;
   }
-  for (const rs of onServers) {
-    if (!rs[key]!.value) continue;
-    ctx.drop(rs[key]!.node, `${rs[key]!.node.keyword} on real_server ${rs.address} only: the spec sets it for a whole pool, and not every server of this virtual server has it; not imported`);
-  }
+  t.servers.forEach((rs, j) => {
+    const own = rs[key];
+    const server = pool.servers[j];
+    if (!own || !server || own.value === poolValue) return;
+    field(ctx, server, poolKey, own);
+  });
 }
 
 /** One virtual_server block -> its services (several for a group); reported and [] when it cannot be imported. */

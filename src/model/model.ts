@@ -64,9 +64,22 @@ export interface IpvsTable {
   services: IpvsService[];
 }
 
+/** keepalived-side settings of one real server that differ from its pool's. */
+export interface RealServerHealth {
+  /** its own checks instead of the pool's ([] = none: keepalived keeps it up) */
+  checks?: HealthCheckSpec[];
+  inhibitOnFailure?: boolean;
+  alpha?: boolean;
+  notifyUp?: string[];
+  notifyDown?: string[];
+}
+
 /** keepalived-side settings of a health-checked service. */
 export interface HealthCheckedPool {
+  /** the servers' checks, unless `servers` gives one its own */
   checks: HealthCheckSpec[];
+  /** per-server settings by `realServerHealthKey` (absent when no server has any) */
+  servers?: Record<string, RealServerHealth>;
   delayLoop?: number;
   connectTimeout?: number;
   retry?: number;
@@ -81,6 +94,11 @@ export interface HealthCheckedPool {
   alpha: boolean;
   omega: boolean;
   virtualhost?: string;
+}
+
+/** The key of a real server in `HealthCheckedPool.servers`: its canonical address and kernel port. */
+export function realServerHealthKey(rs: { address: string; port: number }): string {
+  return `${rs.address}|${rs.port}`;
 }
 
 /** One declared service: its kernel form plus who owns it and where it came from. */

@@ -5,9 +5,10 @@
  */
 import type { ParsedSpec, RealServerSpec, SchedulerFlag, SchedulerName, ServiceSpec } from "../schema/spec-schema.js";
 import { addressFamily, canonicalAddress, netmaskToPrefix, parsePrefix } from "./addresses.js";
-import type {
-  DirectorModel, Family, HealthCheckedPool, IpvsRealServer, IpvsService, Model, Protocol, ServiceKey, ServiceModel,
-  VrrpInstanceModel,
+import {
+  realServerHealthKey,
+  type DirectorModel, type Family, type HealthCheckedPool, type IpvsRealServer, type IpvsService, type Model, type Protocol,
+  type RealServerHealth, type ServiceKey, type ServiceModel, type VrrpInstanceModel,
 } from "./model.js";
 import { serviceSortKey, sortByKey, sortServices } from "./service-key.js";
 
@@ -106,15 +107,40 @@ export function ipvsServiceOf(s: ServiceSpec): IpvsService {
   return out;
 }
 
+/**
+ * keepalived owns a service when any check applies to it: the pool's default checks, or
+ * one server's own (ownership is per service, never per server).
+ */
+export function hasHealthChecks(s: ServiceSpec): boolean {
+  return (s.pool.healthChecks?.length ?? 0) > 0 || s.pool.servers.some((rs) => (rs.healthChecks?.length ?? 0) > 0);
+}
+
+/** A real server's keepalived settings that differ from its pool's, or undefined when none do. */
+function serverHealthOf(rs: RealServerSpec, pool: HealthCheckedPool): RealServerHealth | undefined {
+  const out: RealServerHealth = {};
+  if (rs.healthChecks !== undefined) out.checks = rs.healthChecks;
+  if (rs.inhibitOnFailure !== undefined && rs.inhibitOnFailure !== pool.inhibitOnFailure) out.inhibitOnFailure = rs.inhibitOnFailure;
+  if (rs.alpha !== undefined && rs.alpha !== pool.alpha) out.alpha = rs.alpha;
+  if (rs.notifyUp) out.notifyUp = rs.notifyUp;
+  if (rs.notifyDown) out.notifyDown = rs.notifyDown;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function healthOf(s: ServiceSpec): HealthCheckedPool | undefined {
   const p = s.pool;
-  if (!p.healthChecks || p.healthChecks.length === 0) return undefined;
+  if (!hasHealthChecks(s)) return undefined;
   const h: HealthCheckedPool = {
-    checks: p.healthChecks,
+    checks: p.healthChecks ?? [],
     inhibitOnFailure: p.inhibitOnFailure ?? false,
     alpha: p.alpha ?? false,
     omega: p.omega ?? false,
   };
+  for (const rs of p.servers) {
+    const own = serverHealthOf(rs, h);
+    if (!own) continue;
+    h.servers ??= {};
+    h.servers[realServerHealthKey({ address: canonicalAddress(rs.address), port: realServerPort(s, rs) })] = own;
+  }
   if (p.delayLoop !== undefined) h.delayLoop = p.delayLoop;
   if (p.connectTimeout !== undefined) h.connectTimeout = p.connectTimeout;
   if (p.retry !== undefined) h.retry = p.retry;

@@ -21,9 +21,10 @@
  * Same model, same bytes: no timestamps, everything in model order or sorted here.
  */
 import { prefixToNetmask } from "../model/addresses.js";
-import type {
-  DirectorModel, ForwardingMethod, IpvsRealServer, IpvsService, Model, ServiceModel, TunnelOptions,
-  VrrpInstanceModel, VrrpScriptModel,
+import {
+  realServerHealthKey,
+  type DirectorModel, type ForwardingMethod, type IpvsRealServer, type IpvsService, type Model, type ServiceModel,
+  type TunnelOptions, type VrrpInstanceModel, type VrrpScriptModel,
 } from "../model/model.js";
 import { sortRealServers } from "../model/service-key.js";
 import type { HealthCheckSpec } from "../schema/spec-schema.js";
@@ -176,7 +177,8 @@ type FileCheck = Extract<HealthCheckSpec, { type: "file" }>;
 function renderTrackFiles(services: ServiceModel[], w: KeepalivedWriter): void {
   const files = new Map<string, string>();
   for (const s of services) {
-    for (const c of s.health?.checks ?? []) {
+    const perServer = Object.values(s.health?.servers ?? {}).flatMap((o) => o.checks ?? []);
+    for (const c of [...(s.health?.checks ?? []), ...perServer]) {
       if (c.type !== "file") continue;
       const seen = files.get(c.name);
       // validation keeps names unique; two paths under one name would silently merge
@@ -272,23 +274,34 @@ function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWrit
     }
     // the pool's checks print the same under every real server: format them once
     const checks: { printed?: Repeatable } = {};
-    for (const rs of servers) renderRealServer(rs, method.text, health.checks, checks, w);
+    for (const rs of servers) renderRealServer(rs, method.text, health, checks, w);
   });
 }
 
 function renderRealServer(
-  rs: IpvsRealServer, vsMethod: string, checks: readonly HealthCheckSpec[], printed: { printed?: Repeatable }, w: KeepalivedWriter,
+  rs: IpvsRealServer, vsMethod: string, health: Health, printed: { printed?: Repeatable }, w: KeepalivedWriter,
 ): void {
+  const own = health.servers?.[realServerHealthKey(rs)];
   w.block(["real_server", rs.address, rs.port], () => {
     w.line("weight", rs.weight);
     const method = lvsMethod(rs.forwarding, rs.tunnel);
     if (method.join(" ") !== vsMethod) w.line("lvs_method", ...method);
     if (rs.upperThreshold > 0) w.line("uthreshold", rs.upperThreshold);
     if (rs.lowerThreshold > 0) w.line("lthreshold", rs.lowerThreshold);
-    if (printed.printed) w.repeat(printed.printed);
-    else printed.printed = w.capture(() => {
-      for (const check of checks) renderCheck(check, w);
-    });
+    // per-server overrides of the virtual server's defaults (keepalived reads `off` too)
+    if (own?.inhibitOnFailure !== undefined) w.line("inhibit_on_failure", own.inhibitOnFailure ? undefined : "off");
+    if (own?.alpha !== undefined) w.line("alpha", own.alpha ? undefined : "off");
+    if (own?.notifyUp) w.line("notify_up", quoted(own.notifyUp.join(" ")));
+    if (own?.notifyDown) w.line("notify_down", quoted(own.notifyDown.join(" ")));
+    if (own?.checks) {
+      for (const check of own.checks) renderCheck(check, w);
+    } else if (printed.printed) {
+      w.repeat(printed.printed);
+    } else {
+      printed.printed = w.capture(() => {
+        for (const check of health.checks) renderCheck(check, w);
+      });
+    }
   });
 }
 

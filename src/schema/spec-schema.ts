@@ -72,17 +72,6 @@ export const Forwarding = z
   })
   .meta({ id: "Forwarding" });
 
-export const RealServer = z
-  .strictObject({
-    address: IpAddress,
-    port: Port.optional().meta({ description: "defaults to the service port (0 for fwmark services)" }),
-    weight: Weight.default(1).meta({ description: "0 drains: no new connections" }),
-    upperThreshold: Threshold.optional().meta({ description: "-x: stop sending new connections above this many (0 = no limit)" }),
-    lowerThreshold: Threshold.optional().meta({ description: "-y: resume below this many (0 = no limit)" }),
-    forwarding: Forwarding.optional().meta({ description: "overrides the pool's forwarding" }),
-  })
-  .meta({ id: "RealServer" });
-
 const checkCommon = {
   connectIp: IpAddress.optional(),
   connectPort: range(1, 65535, "connectPort").optional(),
@@ -155,6 +144,22 @@ export const HealthCheck = z
   ])
   .meta({ id: "HealthCheck" });
 
+export const RealServer = z
+  .strictObject({
+    address: IpAddress,
+    port: Port.optional().meta({ description: "defaults to the service port (0 for fwmark services)" }),
+    weight: Weight.default(1).meta({ description: "0 drains: no new connections" }),
+    upperThreshold: Threshold.optional().meta({ description: "-x: stop sending new connections above this many (0 = no limit)" }),
+    lowerThreshold: Threshold.optional().meta({ description: "-y: resume below this many (0 = no limit)" }),
+    forwarding: Forwarding.optional().meta({ description: "overrides the pool's forwarding" }),
+    healthChecks: z.array(HealthCheck).optional().meta({ description: "this server's own checks, replacing the pool's; [] = none (keepalived keeps it up)" }),
+    inhibitOnFailure: z.boolean().optional().meta({ description: "overrides the pool's inhibitOnFailure for this server" }),
+    alpha: z.boolean().optional().meta({ description: "overrides the pool's alpha for this server" }),
+    notifyUp: Command.optional().meta({ description: "run when this server's checks succeed (notify_up)" }),
+    notifyDown: Command.optional().meta({ description: "run when this server's checks fail (notify_down)" }),
+  })
+  .meta({ id: "RealServer" });
+
 export const SorryServer = z.strictObject({
   address: IpAddress,
   port: Port.optional(),
@@ -166,7 +171,7 @@ export const Pool = z
   .strictObject({
     forwarding: Forwarding.default({ method: "nat" }),
     servers: z.array(RealServer),
-    healthChecks: z.array(HealthCheck).optional().meta({ description: "present: keepalived owns the service; absent: the applier does" }),
+    healthChecks: z.array(HealthCheck).optional().meta({ description: "every server's checks unless it has its own; any check (here or on a server): keepalived owns the service, none: the applier does" }),
     delayLoop: Seconds.optional(),
     connectTimeout: Seconds.optional(),
     retry: range(0, 1000, "retry").optional(),

@@ -2,22 +2,27 @@
  * Health-check and quorum rules for keepalived-owned pools: HTTP checks need url paths,
  * TCP checks on UDP services, checks that would connect to port 0, quorum and hysteresis.
  */
-import type { Issue } from "../issues.js";
-import { realServerPort } from "../model/normalize.js";
-import type { ParsedSpec, ServiceSpec } from "../schema/spec-schema.js";
-import { IssueCollector, describeService, hasIdentity } from "./validation-context.js";
+import type { Issue, IssuePath } from "../issues.js";
+import { hasHealthChecks, realServerPort } from "../model/normalize.js";
+import type { HealthCheckSpec, ParsedSpec, RealServerSpec, ServiceSpec } from "../schema/spec-schema.js";
+import { IssueCollector, describeRealServer, describeService, hasIdentity } from "./validation-context.js";
 
 /** Checks that open a TCP connection to the real server. */
 const TCP_CHECKS = new Set(["tcp", "http", "https", "smtp"]);
 /** Checks that connect to the real server's port unless connectPort says otherwise. */
 const PORT_CHECKS = new Set(["tcp", "http", "https", "udp"]);
 
-function checkChecks(s: ServiceSpec, i: number, out: IssueCollector): void {
-  const checks = s.pool.healthChecks ?? [];
+/**
+ * The rules for one list of checks: the pool's (`at` = the pool's path; they apply to the
+ * servers without their own) or one server's own (`at` = the server's path).
+ */
+function checkList(
+  s: ServiceSpec, checks: readonly HealthCheckSpec[], at: IssuePath, servers: readonly RealServerSpec[], out: IssueCollector,
+): void {
   if (checks.length === 0) return;
-  const zeroPort = hasIdentity(s) && s.pool.servers.some((rs) => realServerPort(s, rs) === 0);
+  const zeroPort = hasIdentity(s) && servers.some((rs) => realServerPort(s, rs) === 0);
   checks.forEach((check, k) => {
-    const path = ["services", i, "pool", "healthChecks", k];
+    const path = [...at, "healthChecks", k];
     if (check.type === "http" || check.type === "https") {
       const kind = check.type === "http" ? "HTTP_GET" : "SSL_GET";
       if (!check.urls || check.urls.length === 0) {
@@ -60,6 +65,31 @@ function checkChecks(s: ServiceSpec, i: number, out: IssueCollector): void {
   });
 }
 
+function checkChecks(s: ServiceSpec, i: number, out: IssueCollector): void {
+  const pool: IssuePath = ["services", i, "pool"];
+  // the pool's checks are the default of every server that has no list of its own
+  checkList(s, s.pool.healthChecks ?? [], pool, s.pool.servers.filter((rs) => rs.healthChecks === undefined), out);
+  s.pool.servers.forEach((rs, j) => {
+    if (rs.healthChecks) checkList(s, rs.healthChecks, [...pool, "servers", j], [rs], out);
+  });
+}
+
+/** Per-server keepalived settings on a service keepalived does not own would never reach keepalived. */
+function checkServerSettings(s: ServiceSpec, i: number, out: IssueCollector): void {
+  if (hasHealthChecks(s)) return;
+  s.pool.servers.forEach((rs, j) => {
+    for (const key of ["healthChecks", "inhibitOnFailure", "alpha", "notifyUp", "notifyDown"] as const) {
+      if (rs[key] === undefined) continue;
+      out.error(
+        "server-setting-without-checks",
+        ["services", i, "pool", "servers", j, key],
+        `${key} of real server ${describeRealServer(s, rs)} has no effect: ${describeService(s)} has no health check, so the applier owns it and keepalived never sees this server`,
+        "add healthChecks to the pool or to a server (the service becomes keepalived's), or remove it",
+      );
+    }
+  });
+}
+
 function checkQuorum(s: ServiceSpec, i: number, out: IssueCollector): void {
   const p = s.pool;
   const total = p.servers.reduce((sum, rs) => sum + rs.weight, 0);
@@ -87,6 +117,7 @@ export function validateHealthChecks(spec: ParsedSpec): Issue[] {
   const out = new IssueCollector();
   spec.services.forEach((s, i) => {
     checkChecks(s, i, out);
+    checkServerSettings(s, i, out);
     checkQuorum(s, i, out);
   });
   return out.issues;

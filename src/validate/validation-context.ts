@@ -4,7 +4,7 @@
  */
 import { error, formatPath, warning, type Issue, type IssueCode, type IssuePath } from "../issues.js";
 import { canonicalAddress, formatAddressPort } from "../model/addresses.js";
-import { serviceKeyOf } from "../model/normalize.js";
+import { hasHealthChecks, serviceKeyOf } from "../model/normalize.js";
 import type { ServiceKey } from "../model/model.js";
 import { serviceKeyString } from "../model/service-key.js";
 import type { ForwardingSpec, ParsedSpec, RealServerSpec, ServiceSpec } from "../schema/spec-schema.js";
@@ -84,9 +84,9 @@ export function forwardingPath(serviceIndex: number, s: ServiceSpec, serverIndex
     : ["services", serviceIndex, "pool", "forwarding"];
 }
 
-/** keepalived owns pools with at least one health check (see DESIGN: ownership). */
+/** keepalived owns pools with at least one health check, the pool's or a server's own (see DESIGN: ownership). */
 export function isKeepalivedOwned(s: ServiceSpec): boolean {
-  return (s.pool.healthChecks?.length ?? 0) > 0;
+  return hasHealthChecks(s);
 }
 
 /** The directors that carry a service: its own list, or all of them. */

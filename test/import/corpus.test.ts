@@ -58,14 +58,8 @@ const EXPECTED: Record<string, { unsupported: string[]; differences?: string[] }
   "HTTP_GET.port": { unsupported: EMAIL(4) },
   "IPv6": { unsupported: ["virtual_server_group@7"] },
   "PING_CHECK": { unsupported: EMAIL(5) },
-  "SMTP_CHECK": {
-    unsupported: [...EMAIL(16), "SMTP_CHECK@58", "SMTP_CHECK@89"],
-    // the spec's pools share one list of checks: the servers whose checkers differ get the first server's
-    differences: [
-      "virtual_server tcp/192.168.200.100:25 > real_server 172.16.1.11:25 > checkers:  != SMTP_CHECK bindto=- connect_ip=172.16.1.11 connect_port=25 connect_timeout=30 delay_before_retry=5 delay_loop=60 retry=2 warmup=- helo_name=foo.bar.com",
-      "virtual_server tcp/192.168.200.100:25 > real_server 172.16.1.12:25 > checkers:  != SMTP_CHECK bindto=- connect_ip=172.16.1.12 connect_port=25 connect_timeout=30 delay_before_retry=5 delay_loop=60 retry=2 warmup=- helo_name=foo.bar.com",
-    ],
-  },
+  // each server keeps its own SMTP checker (per-server healthChecks)
+  "SMTP_CHECK": { unsupported: EMAIL(16) },
   "SSL_GET": { unsupported: [...EMAIL(4), "state@14"] },
   "UDP_CHECK": { unsupported: EMAIL(5) },
   "conditional_conf": {

@@ -318,7 +318,8 @@ describe("virtual_server", () => {
     const [fw, dns] = r.spec.services;
     assert.deepEqual([fw!.fwmark, fw!.family, fw!.protocol, fw!.pool.servers], [7, "inet6", undefined, [{ address: "2001:db8::21", port: 8080, weight: 1 }]]);
     assert.deepEqual(fw!.pool.healthChecks, [{ type: "tcp" }]);
-    assert.equal(fw!.pool.delayLoop, 60);
+    // keepalived's delay_loop default (60 s) is also the spec's: left out
+    assert.equal(fw!.pool.delayLoop, undefined);
     assert.deepEqual([dns!.protocol, dns!.scheduler, dns!.pool.forwarding], ["udp", "wlc", { method: "nat" }]);
     assert.deepEqual(dns!.pool.healthChecks, [{ type: "dns", name: "www.example.net", queryType: "AAAA" }]);
     assert.deepEqual(keys(r), ["protocol@3", "virtual_server@10"]);
@@ -360,27 +361,59 @@ describe("virtual_server", () => {
     assert.deepEqual(keys(r), ["mh-port@2", "ops@6", "virtual_server@18", "lvs_sched@19"]);
   });
 
-  test("servers with other checkers than the rest, without checkers, and per-server flags are reported", () => {
+  test("servers with other checkers than the rest, without checkers, and per-server flags keep their own", () => {
     const rs = (addr: string, ...body: string[]) => [`  real_server ${addr} 80 {`, ...body.map((l) => `    ${l}`), "  }"];
     const r = imp(conf(
       "virtual_server 203.0.113.1 80 {", // 1
       "  protocol TCP", // 2
-      ...rs("192.0.2.1", "inhibit_on_failure", "TCP_CHECK {", "  connect_ip 192.0.2.1", "  connect_port 80", "}"), // 3-9
-      ...rs("192.0.2.2", "TCP_CHECK {", "}"), // 10-13
-      ...rs("192.0.2.3", "HTTP_GET {", "  url {", "    path /", "  }", "}"), // 14-20
-      ...rs("192.0.2.4"), // 21-22
-      "}", // 23
-      "virtual_server 203.0.113.2 80 {", // 24
-      "  protocol TCP", // 25
-      ...rs("192.0.2.5"), // 26-27
-      "}", // 28
+      ...rs("192.0.2.1", "inhibit_on_failure", "notify_up \"/usr/local/bin/up web\"", "TCP_CHECK {", "  connect_ip 192.0.2.1", "  connect_port 80", "}"), // 3-10
+      ...rs("192.0.2.2", "alpha off", "notify_down /usr/local/bin/down", "TCP_CHECK {", "}"), // 11-16
+      ...rs("192.0.2.3", "HTTP_GET {", "  url {", "    path /", "  }", "}"), // 17-23
+      ...rs("192.0.2.4"), // 24-25
+      "}", // 26
+      "virtual_server 203.0.113.2 80 {", // 27
+      "  protocol TCP", // 28
+      ...rs("192.0.2.5"), // 29-30
+      "}", // 31
     ));
-    // own address and port are the defaults: the first two servers agree
-    assert.deepEqual(r.spec.services[0]!.pool.healthChecks, [{ type: "tcp" }]);
-    assert.equal(r.spec.services[0]!.pool.inhibitOnFailure, undefined);
+    const pool = r.spec.services[0]!.pool;
+    // own address and port are the defaults: the first two servers agree, and their list is the pool's
+    assert.deepEqual(pool.healthChecks, [{ type: "tcp" }]);
+    assert.equal(pool.inhibitOnFailure, undefined);
+    assert.deepEqual(pool.servers.map((s) => s.healthChecks), [undefined, undefined, [{ type: "http", urls: [{ path: "/" }] }], []]);
+    assert.equal(pool.servers[0]!.inhibitOnFailure, true);
+    assert.deepEqual(pool.servers[0]!.notifyUp, ["/usr/local/bin/up", "web"]);
+    assert.deepEqual(pool.servers[1]!.notifyDown, ["/usr/local/bin/down"]);
+    // `alpha off` is keepalived's default: nothing to carry
+    assert.equal(pool.servers[1]!.alpha, undefined);
     assert.equal(r.spec.services[1]!.pool.healthChecks, undefined);
-    assert.deepEqual(keys(r), ["inhibit_on_failure@4", "HTTP_GET@15", "real_server@21", "virtual_server@24"]);
-    assert.match(r.findings[3]!.message, /applier/);
+    assert.deepEqual(keys(r), ["virtual_server@27"]);
+    assert.match(r.findings[0]!.message, /applier/);
+  });
+
+  test("a virtual server that sets inhibit_on_failure and alpha, with servers that turn them off", () => {
+    const r = imp(conf(
+      "virtual_server 203.0.113.1 80 {",
+      "  protocol TCP",
+      "  inhibit_on_failure",
+      "  alpha",
+      "  real_server 192.0.2.1 80 {",
+      "    inhibit_on_failure off",
+      "    TCP_CHECK {",
+      "    }",
+      "  }",
+      "  real_server 192.0.2.2 80 {",
+      "    alpha false",
+      "    TCP_CHECK {",
+      "    }",
+      "  }",
+      "}",
+    ));
+    const pool = r.spec.services[0]!.pool;
+    assert.equal(pool.inhibitOnFailure, true);
+    assert.equal(pool.alpha, true);
+    assert.deepEqual(pool.servers.map((s) => [s.inhibitOnFailure, s.alpha]), [[false, undefined], [undefined, false]]);
+    assert.deepEqual(keys(r), []);
   });
 
   test("a virtual server without real servers is not imported", () => {
@@ -451,10 +484,10 @@ describe("checkers", () => {
     assert.deepEqual(checks(file), [{ type: "file", name: "maint", path: "/var/run/maint", weight: 5, reverse: true }]);
   });
 
-  test("BFD_CHECK, a DNS_CHECK without name, notify scripts and unknown keys are reported", () => {
+  test("BFD_CHECK, a DNS_CHECK without name, a notify fifo and unknown keys are reported", () => {
     const r = imp(one([
       "weight 2", // 4
-      "notify_up /usr/local/bin/up", // 5
+      "notify_fifo /run/fifo", // 5
       "BFD_CHECK {", // 6
       "  name bfd1", // 7
       "}", // 8
@@ -466,7 +499,7 @@ describe("checkers", () => {
       "frobnicate 1", // 14
     ]));
     assert.deepEqual(checks(r), [{ type: "tcp" }]);
-    assert.deepEqual(keys(r), ["notify_up@5", "BFD_CHECK@6", "DNS_CHECK@9", "bind_if@12", "frobnicate@14"]);
+    assert.deepEqual(keys(r), ["notify_fifo@5", "BFD_CHECK@6", "DNS_CHECK@9", "bind_if@12", "frobnicate@14"]);
     assert.match(r.findings[1]!.message, /BFD is not modelled/);
   });
 

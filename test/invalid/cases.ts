@@ -448,6 +448,36 @@ export const CASES: InvalidCase[] = [
     message: "would connect to port 0",
   },
   {
+    name: "a server's own http check without a path",
+    mutate: (s) => { svc(s, 0).pool.servers[1]!.healthChecks = [{ type: "http", urls: [{ statusCode: [200] }] }]; },
+    stage: "validate", code: "http-check-without-path", path: "services[0].pool.servers[1].healthChecks[0].urls[0].path",
+    message: "has no path",
+  },
+  {
+    name: "a server's own tcp check on a fwmark service without connectPort",
+    mutate: (s) => { svc(s, 3).pool.servers[0]!.healthChecks = [{ type: "tcp" }]; },
+    stage: "validate", code: "check-needs-port", path: "services[3].pool.servers[0].healthChecks[0].connectPort",
+    message: "would connect to port 0",
+  },
+  {
+    name: "notifyUp on a server of an applier-owned service",
+    mutate: (s) => { svc(s, 1).pool.servers[0]!.notifyUp = ["/usr/local/bin/up"]; },
+    stage: "validate", code: "server-setting-without-checks", path: "services[1].pool.servers[0].notifyUp",
+    message: 'service "dns" (udp/192.0.2.11:53) has no health check',
+  },
+  {
+    name: "a server's empty check list on an applier-owned service",
+    mutate: (s) => { svc(s, 1).pool.servers[1]!.healthChecks = []; },
+    stage: "validate", code: "server-setting-without-checks", path: "services[1].pool.servers[1].healthChecks",
+    message: "keepalived never sees this server",
+  },
+  {
+    name: "a server's notifyDown that is not an absolute program",
+    mutate: (s) => { svc(s, 0).pool.servers[0]!.notifyDown = ["alert.sh"]; },
+    stage: "schema", code: "invalid-command", path: "services[0].pool.servers[0].notifyDown[0]",
+    message: "absolute",
+  },
+  {
     name: "empty pool owned by keepalived",
     mutate: (s) => { svc(s, 0).pool.servers = []; },
     stage: "validate", code: "empty-pool", path: "services[0].pool.servers",
@@ -769,6 +799,19 @@ export const CASES: InvalidCase[] = [
 
 /** Mutations of the base spec that look suspicious but are valid: each must yield no issue. */
 export const VALID_VARIANTS: { name: string; mutate: (spec: SpecInput) => void }[] = [
+  {
+    name: "per-server checks and settings: own checks, none, overrides, notify scripts",
+    mutate: (s) => {
+      const web = s.services[0]!.pool;
+      web.inhibitOnFailure = true;
+      Object.assign(web.servers[0]!, { healthChecks: [{ type: "tcp", connectPort: 8081 }], notifyUp: ["/usr/local/bin/up", "web"], notifyDown: ["/usr/local/bin/down"] });
+      Object.assign(web.servers[1]!, { healthChecks: [], inhibitOnFailure: false, alpha: true });
+    },
+  },
+  {
+    name: "a service whose only checks are one server's own is keepalived's",
+    mutate: (s) => { s.services[1]!.pool.servers[0]!.healthChecks = [{ type: "udp", payload: "00" }]; },
+  },
   {
     name: "same port on an IPv4 and an IPv6 address",
     mutate: (s) => { s.services.push({ name: "web6", protocol: "tcp", address: "2001:db8::1", port: 80, pool: { servers: [{ address: "2001:db8:1::20", port: 8080 }] } }); },
