@@ -258,7 +258,7 @@ class Extractor {
 
   private service(id: { key: string; fwmark: boolean; port: number }, children: readonly ConfNode[], servers: readonly ConfNode[]): void {
     const key = (k: string) => `virtual_server ${id.key} > ${k}`;
-    const f: Record<string, string> = { lvs_sched: "wlc", ops: "false", quorum: "1", hysteresis: "0", omega: "false" };
+    const f: Record<string, string> = { lvs_sched: "wlc", ops: "false", quorum: "1", hysteresis: "0", omega: "false", ha_suspend: "false" };
     const flags: string[] = [];
     let method = "NAT";
     const timers: Record<string, string> = { delay_loop: "60" };
@@ -278,7 +278,7 @@ class Extractor {
         case "persistence_timeout": persistence = num(n.args[0]) ?? "360"; break;
         case "persistence_granularity": granularity = n.args[0]; break;
         case "persistence_engine": engine = n.args[0]; break;
-        case "ops": case "omega": f[n.keyword] = String(flagValue(n)); break;
+        case "ops": case "omega": case "ha_suspend": f[n.keyword] = String(flagValue(n)); break;
         case "alpha": alpha = String(flagValue(n)); break;
         case "inhibit_on_failure": inhibit = String(flagValue(n)); break;
         case "quorum": case "hysteresis": f[n.keyword] = num(n.args[0]) ?? ""; break;

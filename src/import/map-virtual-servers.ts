@@ -78,6 +78,7 @@ interface VirtualServerTemplate {
   quorumDown?: Valued<string[]>;
   alpha?: Valued<boolean>;
   omega?: Valued<boolean>;
+  haSuspend?: Valued<boolean>;
   inhibit?: Valued<boolean>;
   sorry?: { address: string; port?: number; node: ConfNode };
   sorryInhibit?: Valued<boolean>;
@@ -280,11 +281,12 @@ function readTemplate(ctx: ImportContext, block: ConfNode, env: VirtualServerEnv
       case "ops":
       case "alpha":
       case "omega":
+      case "ha_suspend":
       case "inhibit_on_failure":
       case "sorry_server_inhibit": {
         const f = readFlag(ctx, node);
         if (!f) break;
-        const key = ({ ops: "ops", alpha: "alpha", omega: "omega", inhibit_on_failure: "inhibit", sorry_server_inhibit: "sorryInhibit" } as const)[node.keyword];
+        const key = ({ ops: "ops", alpha: "alpha", omega: "omega", ha_suspend: "haSuspend", inhibit_on_failure: "inhibit", sorry_server_inhibit: "sorryInhibit" } as const)[node.keyword];
         t[key] = f;
         break;
       }
@@ -598,6 +600,7 @@ function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity
   field(ctx, pool, "quorumDown", t.quorumDown);
   if (t.alpha?.value) field(ctx, pool, "alpha", t.alpha);
   if (t.omega?.value) field(ctx, pool, "omega", t.omega);
+  if (t.haSuspend?.value) field(ctx, pool, "haSuspend", t.haSuspend);
   poolFlagFromServers(ctx, t, pool, "inhibit", "inhibitOnFailure");
   poolFlagFromServers(ctx, t, pool, "alpha", "alpha");
 

@@ -93,6 +93,7 @@ export interface HealthCheckedPool {
   inhibitOnFailure: boolean;
   alpha: boolean;
   omega: boolean;
+  haSuspend: boolean;
   virtualhost?: string;
 }
 

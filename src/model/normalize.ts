@@ -134,6 +134,7 @@ function healthOf(s: ServiceSpec): HealthCheckedPool | undefined {
     inhibitOnFailure: p.inhibitOnFailure ?? false,
     alpha: p.alpha ?? false,
     omega: p.omega ?? false,
+    haSuspend: p.haSuspend ?? false,
   };
   for (const rs of p.servers) {
     const own = serverHealthOf(rs, h);

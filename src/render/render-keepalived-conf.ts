@@ -263,6 +263,7 @@ function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWrit
     if (health.quorumDown) w.line("quorum_down", quoted(health.quorumDown.join(" ")));
     w.flag("alpha", health.alpha);
     w.flag("omega", health.omega);
+    w.flag("ha_suspend", health.haSuspend);
     w.flag("inhibit_on_failure", health.inhibitOnFailure);
     w.optional("connect_timeout", health.connectTimeout);
     renderRetryTimers(health, w);

@@ -185,6 +185,7 @@ export const Pool = z
     inhibitOnFailure: z.boolean().optional().meta({ description: "set weight 0 instead of removing a failed server" }),
     alpha: z.boolean().optional().meta({ description: "servers start as failed until a check succeeds" }),
     omega: z.boolean().optional().meta({ description: "run quorum_down on shutdown" }),
+    haSuspend: z.boolean().optional().meta({ description: "ha_suspend: checks run only while this director holds the service's VIP (not for fwmark services)" }),
   })
   .meta({ id: "Pool" });
 

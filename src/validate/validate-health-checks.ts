@@ -92,6 +92,14 @@ function checkServerSettings(s: ServiceSpec, i: number, out: IssueCollector): vo
 
 function checkQuorum(s: ServiceSpec, i: number, out: IssueCollector): void {
   const p = s.pool;
+  if (p.haSuspend === true && s.fwmark !== undefined) {
+    out.error(
+      "keepalived-incompatible",
+      ["services", i, "pool", "haSuspend"],
+      `haSuspend on ${describeService(s)}: keepalived cannot suspend the checks of a fwmark service (it has no VIP to follow) and clears ha_suspend with a warning`,
+      "remove haSuspend",
+    );
+  }
   const total = p.servers.reduce((sum, rs) => sum + rs.weight, 0);
   if (p.quorum !== undefined && p.servers.length > 0 && p.quorum > total) {
     out.error(

@@ -460,6 +460,12 @@ export const CASES: InvalidCase[] = [
     message: "would connect to port 0",
   },
   {
+    name: "haSuspend on a fwmark service",
+    mutate: (s) => { svc(s, 3).pool.haSuspend = true; },
+    stage: "validate", code: "keepalived-incompatible", path: "services[3].pool.haSuspend",
+    message: "cannot suspend the checks of a fwmark service",
+  },
+  {
     name: "notifyUp on a server of an applier-owned service",
     mutate: (s) => { svc(s, 1).pool.servers[0]!.notifyUp = ["/usr/local/bin/up"]; },
     stage: "validate", code: "server-setting-without-checks", path: "services[1].pool.servers[0].notifyUp",

@@ -1,6 +1,7 @@
 /**
  * keepalived features beyond one list of checks per pool (issue #16): per-real-server
- * checks and settings, ... For each: the rendered keepalived.conf says exactly what the
+ * checks and settings; the virtual-server settings of keepalived 2.2 (quorum, alpha/omega,
+ * ha_suspend, sorry server, virtualhost, per-check retry, MISC_CHECK); ... For each: the rendered keepalived.conf says exactly what the
  * spec says, ownership stays per service, the real `keepalived -t -e` accepts the config
  * (rc 0, empty stderr; skipped loudly without root/keepalived/ip netns), and importing the
  * rendered config gives a spec that compiles to the same files.
@@ -10,8 +11,11 @@ import { describe, test } from "node:test";
 import { compile, type CompileOutput } from "../../src/compile.js";
 import { importKeepalivedConf } from "../../src/import/import-keepalived-conf.js";
 import { findingKey } from "../../src/import/import-findings.js";
-import { formatIssues } from "../../src/issues.js";
+import { formatIssues, formatPath } from "../../src/issues.js";
+import { normalize } from "../../src/model/normalize.js";
+import { parseSpec } from "../../src/schema/parse-spec.js";
 import type { SpecInput } from "../../src/schema/spec-schema.js";
+import { validate } from "../../src/validate/validate.js";
 import { checkDirector, keepalivedSkip } from "../support/keepalived-check.js";
 
 const skip = await keepalivedSkip();
@@ -143,4 +147,89 @@ describe("per-real-server checks and settings", () => {
     assert.equal(again.directors[0]!.keepalivedConf, first.directors[0]!.keepalivedConf);
     assert.equal(again.ipvsadmRules, first.ipvsadmRules);
   });
+});
+
+/** Renders a spec that parses but that validate() refuses, the way keepalived would get it without our rules. */
+function renderedUnvalidated(spec: SpecInput): { model: ReturnType<typeof normalize>; issues: string[] } {
+  const parsed = parseSpec(spec);
+  assert.ok(parsed.ok, formatIssues(parsed.issues));
+  return { model: normalize(parsed.spec), issues: validate(parsed.spec).filter((i) => i.severity === "error").map((i) => `${i.code} ${formatPath(i.path)}`) };
+}
+
+describe("virtual-server settings of keepalived 2.2: quorum, alpha/omega, ha_suspend, sorry server, virtualhost, per-check retry, MISC_CHECK", () => {
+  const spec = (): SpecInput => ({
+    directors: [director],
+    services: [{
+      name: "web", protocol: "tcp", address: "192.0.2.10", port: 80, virtualhost: "www.example.org",
+      pool: {
+        servers: [{ address: "203.0.113.1", weight: 2 }, { address: "203.0.113.2", weight: 2 }],
+        healthChecks: [
+          { type: "http", retry: 4, delayBeforeRetry: 2, urls: [{ path: "/", statusCode: [200, "301-302"] }] },
+          { type: "command", command: ["/bin/true", "check"], timeout: 3, dynamic: true, retry: 1 },
+        ],
+        quorum: 3, hysteresis: 1, quorumUp: ["/bin/true", "up"], quorumDown: ["/bin/true", "down"],
+        alpha: true, omega: true, haSuspend: true,
+        sorryServer: { address: "203.0.113.9", port: 8080, inhibit: true, forwarding: "nat" },
+      },
+    }],
+  });
+  const out = compiled(spec());
+  const conf = out.directors[0]!.keepalivedConf;
+
+  test("each setting is rendered where keepalived reads it", () => {
+    const vs = block(conf, "virtual_server 192.0.2.10 80");
+    for (const line of [
+      "virtualhost www.example.org", "quorum 3", "hysteresis 1", 'quorum_up "/bin/true up"', 'quorum_down "/bin/true down"',
+      "alpha", "omega", "ha_suspend", "sorry_server 203.0.113.9 8080", "sorry_server_inhibit", "sorry_server_lvs_method NAT",
+    ]) assert.ok(vs.includes(line), `${line} missing from\n${vs.join("\n")}`);
+    assert.deepEqual(block(conf, "real_server 203.0.113.1 80"), [
+      "weight 2",
+      "HTTP_GET {", "retry 4", "delay_before_retry 2", "url {", "path /", "status_code 200 301-302", "}", "}",
+      "MISC_CHECK {", "retry 1", 'misc_path "/bin/true check"', "misc_timeout 3", "misc_dynamic", "}",
+    ]);
+  });
+
+  test("keepalived -t -e accepts the rendered config", { skip }, async () => {
+    await assertKeepalivedAccepts(out);
+  });
+
+  test("importing the rendered config gives a spec that compiles to the same files", () => {
+    const { again, findings } = reimported(out);
+    assert.deepEqual(findings, []);
+    assert.equal(again.directors[0]!.keepalivedConf, conf);
+    assert.equal(again.ipvsadmRules, out.ipvsadmRules);
+  });
+
+  // validation matches keepalived's own rules: what validate() refuses, keepalived -t refuses too
+  const refused: Array<{ name: string; mutate: (s: SpecInput) => void; issue: string; keepalivedSays: RegExp }> = [
+    {
+      name: "ha_suspend on a fwmark service",
+      mutate: (s) => {
+        const svc = s.services[0]!;
+        delete svc.protocol; delete svc.address; delete svc.port; delete svc.virtualhost;
+        svc.fwmark = 7;
+        svc.pool.healthChecks = [{ type: "tcp", connectPort: 80 }];
+        delete svc.pool.sorryServer;
+      },
+      issue: "keepalived-incompatible services[0].pool.haSuspend",
+      keepalivedSays: /cannot use ha_suspend with fwmarks/,
+    },
+    {
+      name: "hysteresis not below quorum",
+      mutate: (s) => { s.services[0]!.pool.hysteresis = 3; },
+      issue: "hysteresis-not-below-quorum services[0].pool.hysteresis",
+      keepalivedSays: /hysteresis 3 >= quorum 3/,
+    },
+  ];
+  for (const r of refused) {
+    test(`refused by validate() and by keepalived -t alike: ${r.name}`, { skip }, async () => {
+      const s = spec();
+      r.mutate(s);
+      const { model, issues } = renderedUnvalidated(s);
+      assert.deepEqual(issues, [r.issue]);
+      const k = await checkDirector(model, model.directors[0]!);
+      assert.notEqual(k.code, 0, k.conf);
+      assert.match(k.stderr, r.keepalivedSays);
+    });
+  }
 });
