@@ -10,7 +10,7 @@ import { renderIpvsadmRules } from "./render/render-ipvsadm-rules.js";
 import { renderKeepalivedConf, type VirtualServerBlocks } from "./render/render-keepalived-conf.js";
 import { renderSysctlConf } from "./render/render-sysctl-conf.js";
 import { renderVrrpAuthFiles } from "./render/render-vrrp-auth.js";
-import { loadSpecText, locateIssues, type LoadResult } from "./schema/load-spec-file.js";
+import { loadSpecText, locateIssues, unexpectedFailure, type LoadResult } from "./schema/load-spec-file.js";
 import { parseSpec, type ParseResult } from "./schema/parse-spec.js";
 import type { ParsedSpec } from "./schema/spec-schema.js";
 import { validate } from "./validate/validate.js";
@@ -131,8 +131,19 @@ export function compile(input: unknown): CompileResult {
   return rendered(modelOfValue(input));
 }
 
-/** Compiles spec text (YAML or JSON); issues carry file:line:column. */
+/**
+ * Compiles spec text (YAML or JSON); issues carry file:line:column. Never throws, for any
+ * text: a failure no input should cause comes back as one `internal-error` issue.
+ */
 export function compileText(text: string, file: string): CompileResult {
+  try {
+    return compileTextUnguarded(text, file);
+  } catch (e) {
+    return { ok: false, issues: [unexpectedFailure(e)] };
+  }
+}
+
+function compileTextUnguarded(text: string, file: string): CompileResult {
   const checked = modelOfText(text, file);
   const result = rendered(checked);
   // the loader locates its own issues; semantic ones point into the file too. With none

@@ -21,6 +21,9 @@ export const ISSUE_CODES = [
   "invalid-host-key",
   "invalid-secret",
   "yaml-syntax",
+  "too-deep",
+  "yaml-alias-limit",
+  "internal-error",
   // services
   "duplicate-service",
   "duplicate-name",
@@ -138,23 +141,66 @@ export function sortIssues(issues: readonly Issue[]): Issue[] {
   });
 }
 
+/** Longest source excerpt printed under an issue, in characters (UTF-16 units). */
+export const EXCERPT_WIDTH = 120;
+
+/** A character of a text that takes no column of its own: a line break or a control character. */
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * The part of a source line shown under an issue: at most EXCERPT_WIDTH characters around
+ * the (1-based) column, `…` where the line is cut, control characters as `?` (a terminal
+ * must not act on them), and the padding that puts a caret under the column's character
+ * (tabs kept as tabs, so the caret lines up wherever the terminal puts its tab stops).
+ */
+export function excerpt(lineText: string, column: number): { text: string; caret: string } {
+  const at = Math.max(0, Math.min(column - 1, lineText.length));
+  let start = 0, end = lineText.length;
+  if (end > EXCERPT_WIDTH) {
+    start = Math.max(0, Math.min(at - Math.floor(EXCERPT_WIDTH / 2), lineText.length - EXCERPT_WIDTH));
+    end = start + EXCERPT_WIDTH;
+    // never cut a surrogate pair in half
+    if (start > 0 && isLowSurrogate(lineText.charCodeAt(start))) start++;
+    if (end < lineText.length && isLowSurrogate(lineText.charCodeAt(end))) end--;
+  }
+  const before = lineText.slice(start, at).replace(CONTROL, "?");
+  const text = (start > 0 ? "…" : "") + lineText.slice(start, end).replace(CONTROL, "?") + (end < lineText.length ? "…" : "");
+  const caret = (start > 0 ? " " : "") + before.replace(/[^\t]/gu, " ");
+  return { text, caret };
+}
+
+/** `text` on one line (control characters as `?`), cut to `max` characters with `…`. */
+function oneLine(text: string, max: number): string {
+  const line = text.replace(CONTROL, "?");
+  if (line.length <= max) return line;
+  let cut = max - 1;
+  if (isLowSurrogate(line.charCodeAt(cut))) cut--;
+  return `${line.slice(0, cut)}…`;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
 /**
  * Formats issues for a terminal: `file:line:col: error[code] path: message`, the source
- * line with a caret under the column, and the hint.
+ * line (cut to {@link EXCERPT_WIDTH} characters around the column) with a caret under the
+ * column, and the hint.
  */
 export function formatIssues(issues: readonly Issue[]): string {
   const lines: string[] = [];
   for (const issue of sortIssues(issues)) {
     const where = issue.location
-      ? `${issue.location.file}:${issue.location.line}:${issue.location.column}: `
+      ? `${oneLine(issue.location.file, 400)}:${issue.location.line}:${issue.location.column}: `
       : "";
-    lines.push(`${where}${issue.severity}[${issue.code}] ${formatPath(issue.path)}: ${issue.message}`);
+    lines.push(`${where}${issue.severity}[${issue.code}] ${oneLine(formatPath(issue.path), 200)}: ${oneLine(issue.message, 400)}`);
     if (issue.location?.lineText !== undefined) {
+      const { text, caret } = excerpt(issue.location.lineText, issue.location.column);
       const gutter = String(issue.location.line).padStart(5);
-      lines.push(`${gutter} | ${issue.location.lineText}`);
-      lines.push(`${" ".repeat(5)} | ${" ".repeat(Math.max(0, issue.location.column - 1))}^`);
+      lines.push(`${gutter} | ${text}`);
+      lines.push(`${" ".repeat(5)} | ${caret}^`);
     }
-    if (issue.hint !== undefined) lines.push(`      hint: ${issue.hint}`);
+    if (issue.hint !== undefined) lines.push(`      hint: ${oneLine(issue.hint, 400)}`);
   }
   return lines.join("\n");
 }

@@ -2,15 +2,16 @@
  * ipvsc: the same pipeline as the Pulumi components, without Pulumi.
  * Exit codes: 0 ok, 1 invalid spec or failed operation, 2 usage error, 3 drift found.
  */
-import { mkdir, readFile, writeFile, chmod } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { Command, CommanderError } from "commander";
+import { resolve } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { buildFiles, compileText, type CompileOutput, type CompileResult } from "../compile.js";
 import { formatIssues, type Issue } from "../issues.js";
 import { formatPlanJson, formatPlanMarkdown, formatPlanText } from "../plan/format-plan.js";
 import type { Plan } from "../plan/plan-types.js";
+import { messageOf, reasonOf } from "../system-errors.js";
+import { FileError, readTextFile, writeBuildOutput, writePlanFile } from "./files.js";
 import { registerImportCommand } from "./import-command.js";
-import { applyPlan, driftOf, loadPlan, planAgainst, readLiveStates, type RolloutOptions } from "./rollout.js";
+import { applyPlan, DEFAULT_CONNECT_TIMEOUT_SECONDS, driftOf, loadPlan, planAgainst, readLiveStates, type RolloutOptions } from "./rollout.js";
 
 /** Where the CLI writes and what it may read: injected so tests run it in-process. */
 export interface CliIo {
@@ -31,9 +32,9 @@ export const EXIT_DRIFT = 3;
 export async function compileFile(path: string, io: CliIo): Promise<CompileResult | undefined> {
   let text: string;
   try {
-    text = await readFile(resolve(io.cwd, path), "utf8");
+    text = await readTextFile(resolve(io.cwd, path), path);
   } catch (e) {
-    io.err(`ipvsc: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    io.err(`ipvsc: ${e instanceof FileError ? e.message : `cannot read ${path}: ${reasonOf(e)}`}\n`);
     return undefined;
   }
   const result = compileText(text, path);
@@ -64,6 +65,17 @@ function errorCount(issues: readonly Issue[]): string {
   const errors = issues.filter((i) => i.severity === "error").length;
   const warnings = issues.length - errors;
   return `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
+}
+
+/** A command-line number of seconds, at least `min` (and at most `max`); a usage error otherwise. */
+function seconds(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\s*\d+(?:\.\d+)?\s*$/.test(value) || !(n >= min && n <= max) || (min > 0 && n === 0)) {
+      throw new InvalidArgumentError(min > 0 ? `a number of seconds above 0 (at most ${max}) is expected` : "a number of seconds is expected");
+    }
+    return n;
+  };
 }
 
 /** Progress from the directors, one `[director] ` prefix per complete line. */
@@ -112,21 +124,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         io.err(`${spec}: invalid (${errorCount(result.issues)}); nothing written\n`);
         return void (code = EXIT_INVALID);
       }
-      const outDir = resolve(io.cwd, opts.out);
       const files = buildFiles(result.output);
-      for (const f of files) {
-        const path = join(outDir, f.path);
-        await mkdir(dirname(path), { recursive: true, mode: f.secret ? 0o700 : 0o755 });
-        await writeFile(path, f.content, { mode: f.secret ? 0o600 : 0o644 });
-        if (f.secret) await chmod(path, 0o600);
+      try {
+        await writeBuildOutput(resolve(io.cwd, opts.out), opts.out, files);
+      } catch (e) {
+        io.err(`ipvsc build: ${e instanceof FileError ? e.message : `cannot write to ${opts.out}: ${reasonOf(e)}`}\n`);
+        return void (code = EXIT_INVALID);
       }
       io.out(`${spec}: ${summarize(result.output)}\n`);
       io.out(`wrote ${files.length} files to ${opts.out}: ${files.map((f) => f.path).join(", ")}\n`);
     });
 
-  const rolloutOptions = (o: { identity?: string; owner: string; prune?: boolean; drainTimeout: string; director?: string[] }): RolloutOptions => {
-    const r: RolloutOptions = { owner: o.owner, prune: o.prune === true, drainTimeoutSeconds: Number(o.drainTimeout) };
-    if (o.identity !== undefined) r.identity = o.identity;
+  const rolloutOptions = (o: { identity?: string; owner: string; prune?: boolean; drainTimeout: number; connectTimeout: number; director?: string[] }): RolloutOptions => {
+    const r: RolloutOptions = {
+      owner: o.owner, prune: o.prune === true, drainTimeoutSeconds: o.drainTimeout, connectTimeoutSeconds: o.connectTimeout,
+    };
+    if (o.identity !== undefined) r.identity = resolve(io.cwd, o.identity);
     if (o.director !== undefined) r.directors = o.director;
     return r;
   };
@@ -136,7 +149,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .option("-i, --identity <file>", "SSH private key file (default: the spec's privateKeyPath, then the agent)")
       .option("--owner <name>", "owner name recorded on the directors (two specs may share a director)", "ipvsc")
       .option("--prune", "also remove foreign services nobody owns")
-      .option("--drain-timeout <seconds>", "longest wait for drained real servers", "300");
+      .option("--drain-timeout <seconds>", "longest wait for drained real servers", seconds(0), 300)
+      .option("--connect-timeout <seconds>", "longest wait for a director to answer and finish the SSH handshake", seconds(1e-3, 86_400), DEFAULT_CONNECT_TIMEOUT_SECONDS);
 
   const compiled = async (spec: string) => {
     const result = await compileFile(spec, io);
@@ -157,7 +171,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       try {
         code = await body(output, rolloutOptions(o), o);
       } catch (e) {
-        io.err(`ipvsc ${name}: ${(e as Error).message}\n`);
+        // one line per failure (readLiveStates reports every director that failed)
+        const message = e instanceof Error && e.message !== "" ? e.message : messageOf(e);
+        for (const line of message.split("\n")) if (line.trim() !== "") io.err(`ipvsc ${name}: ${line}\n`);
         code = EXIT_INVALID;
       }
     };
@@ -165,14 +181,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   withRolloutOptions(program.command("plan"))
     .description("show what a rollout would change on each director, read from the live kernel")
     .argument("<spec>", "spec file")
-    .option("-f, --format <format>", "text, json or markdown", "text")
+    .addOption(new Option("-f, --format <format>", "text, json or markdown").choices(["text", "json", "markdown"]).default("text"))
     .option("-o, --out <file>", "also save the plan as JSON (for apply --plan)")
     .action(rolloutAction("plan", async (output, opts, o) => {
       const plan = planAgainst(output, await readLiveStates(output, opts), opts);
       if (o.format === "json") io.out(formatPlanJson(plan));
       else if (o.format === "markdown") io.out(formatPlanMarkdown(plan));
       else io.out(formatPlanText(plan, { color: io.env.NO_COLOR === undefined && io.env.FORCE_COLOR !== undefined }));
-      if (typeof o.out === "string") await writeFile(resolve(io.cwd, o.out), formatPlanJson(plan));
+      if (typeof o.out === "string") await writePlanFile(resolve(io.cwd, o.out), o.out, formatPlanJson(plan));
       return EXIT_OK;
     }));
 
@@ -234,7 +250,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0) return EXIT_OK;
       return EXIT_USAGE;
     }
-    throw e;
+    // a failure no command reported itself: still one line, never a stack trace
+    io.err(`ipvsc: ${e instanceof FileError ? e.message : messageOf(e)}\n`);
+    return EXIT_INVALID;
   }
   return code;
 }

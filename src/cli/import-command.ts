@@ -8,7 +8,7 @@
  * Exit codes: 0 imported (warnings allowed), 1 unreadable input, 2 usage error.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -23,7 +23,9 @@ import { JSON_SCHEMA_FILE } from "../schema/json-schema.js";
 import { SshEndpoint } from "../schema/spec-schema.js";
 import { readLiveState } from "../ssh/director-client.js";
 import { SshSession } from "../ssh/ssh-session.js";
+import { reasonOf } from "../system-errors.js";
 import type { CliIo } from "./cli.js";
+import { FileError, readTextFile } from "./files.js";
 
 const EXIT_INVALID = 1;
 const EXIT_USAGE = 2;
@@ -130,10 +132,14 @@ function summaryOf(input: string, result: Pick<Imported, "spec" | "findings">): 
   );
 }
 
-async function writeOut(path: string, content: string, secret: boolean): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  // a spec with a VRRP password is a secret file
-  await writeFile(path, content, { mode: secret ? 0o600 : 0o644 });
+async function writeOut(path: string, shown: string, content: string, secret: boolean): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    // a spec with a VRRP password is a secret file
+    await writeFile(path, content, { mode: secret ? 0o600 : 0o644 });
+  } catch (e) {
+    throw new FileError(`cannot write ${shown}: ${reasonOf(e)}`);
+  }
 }
 
 /** Prints findings and spec issues; false when the spec is invalid (nothing may be written). */
@@ -153,13 +159,13 @@ async function writeImported(io: CliIo, input: string, result: Imported, opts: {
   const header = headerOf(input, result);
   const yaml = formatSpecYaml(result.spec, { schema: schemaReference(opts.out, io.cwd), header, notes: result.notes });
   if (opts.out !== undefined) {
-    await writeOut(resolve(io.cwd, opts.out), yaml, secret);
+    await writeOut(resolve(io.cwd, opts.out), opts.out, yaml, secret);
     io.out(`wrote ${opts.out}\n`);
   } else {
     io.out(yaml);
   }
   if (opts.typescript !== undefined) {
-    await writeOut(resolve(io.cwd, opts.typescript), formatSpecTypeScript(result.spec, { header, notes: result.notes }), secret);
+    await writeOut(resolve(io.cwd, opts.typescript), opts.typescript, formatSpecTypeScript(result.spec, { header, notes: result.notes }), secret);
     io.out(`wrote ${opts.typescript}\n`);
   }
   io.err(`${summaryOf(input, result)}\n`);
@@ -226,7 +232,7 @@ async function importDirector(io: CliIo, o: DirectorImportOptions): Promise<{ re
   let session: SshSession;
   try {
     session = await SshSession.connect({
-      host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey,
+      name: o.director, host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey,
       ...(ssh.privateKeyPath !== undefined ? { privateKeyPath: ssh.privateKeyPath } : {}),
     });
   } catch (e) {
@@ -322,9 +328,9 @@ export function registerImportCommand(program: Command, io: CliIo, setCode: (cod
       const input = file ?? opts.ipvsadm!;
       let text: string;
       try {
-        text = await readFile(resolve(io.cwd, input), "utf8");
+        text = await readTextFile(resolve(io.cwd, input), input);
       } catch (e) {
-        io.err(`ipvsc import: cannot read ${input}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+        io.err(`ipvsc import: ${e instanceof FileError ? e.message : `cannot read ${input}: ${reasonOf(e)}`}\n`);
         return setCode(EXIT_INVALID);
       }
       const name = opts.name === undefined ? {} : { directorName: opts.name };

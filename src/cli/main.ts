@@ -15,9 +15,23 @@ const confirm: CliIo["confirm"] = process.stdin.isTTY && process.stderr.isTTY
   }
   : undefined;
 
+/**
+ * A reader that went away (`ipvsc plan | head`) is no failure of ipvsc: later output to that
+ * stream is dropped, and a rollout in progress is not cut short by it.
+ */
+const gone = { out: false, err: false };
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  gone.out = true;
+});
+process.stderr.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  gone.err = true;
+});
+
 process.exitCode = await runCli(process.argv.slice(2), {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
+  out: (s) => void (gone.out || process.stdout.write(s)),
+  err: (s) => void (gone.err || process.stderr.write(s)),
   env: process.env,
   cwd: process.cwd(),
   ...(confirm ? { confirm } : {}),

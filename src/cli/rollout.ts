@@ -1,5 +1,4 @@
 /** plan, apply and drift over SSH: the CLI's side of src/plan and src/apply-script. */
-import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { stageApply, type StagedApply } from "../apply-script/stage-files.js";
 import type { CompileOutput } from "../compile.js";
@@ -9,8 +8,13 @@ import { computePlan } from "../plan/plan.js";
 import type { DirectorPlan, Plan } from "../plan/plan-types.js";
 import type { LiveState } from "../state/live-state.js";
 import { readLiveState, runStagedApply, type ApplyOutcome } from "../ssh/director-client.js";
-import { SshSession, type SshTargetConfig } from "../ssh/ssh-session.js";
+import { loadPrivateKey, SshSession, type SshTargetConfig } from "../ssh/ssh-session.js";
 import { traceHost } from "../ssh/trace.js";
+import { messageOf } from "../system-errors.js";
+import { readTextFile } from "./files.js";
+
+/** How long a director may take to answer and finish the SSH handshake, unless --connect-timeout says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 15;
 
 /** Connection options the CLI adds to what the spec says. */
 export interface RolloutOptions {
@@ -18,15 +22,34 @@ export interface RolloutOptions {
   owner: string;
   prune: boolean;
   drainTimeoutSeconds: number;
+  /** longest wait for a director to answer and finish the handshake (default DEFAULT_CONNECT_TIMEOUT_SECONDS) */
+  connectTimeoutSeconds?: number;
   directors?: string[];
 }
 
 export function sshTargetOf(d: DirectorModel, opts: RolloutOptions): SshTargetConfig {
   if (!d.ssh) throw new Error(`director ${d.name} has no ssh endpoint in the spec`);
-  const t: SshTargetConfig = { host: d.ssh.host, port: d.ssh.port, user: d.ssh.user, hostKey: d.ssh.hostKey };
+  const t: SshTargetConfig = {
+    name: d.name, host: d.ssh.host, port: d.ssh.port, user: d.ssh.user, hostKey: d.ssh.hostKey,
+    readyTimeoutMs: Math.round((opts.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000),
+  };
   const key = opts.identity ?? d.ssh.privateKeyPath;
   if (key !== undefined) t.privateKeyPath = key;
   return t;
+}
+
+/**
+ * Reads and checks every private key file the directors need, before any director is
+ * contacted: a missing, unreadable, invalid or passphrase-protected key stops the command
+ * with one message naming the file, instead of failing one connection after another.
+ */
+async function checkKeys(dirs: readonly DirectorModel[], opts: RolloutOptions): Promise<void> {
+  const paths = new Set<string>();
+  for (const d of dirs) {
+    const key = opts.identity ?? d.ssh?.privateKeyPath;
+    if (key !== undefined) paths.add(key);
+  }
+  for (const path of paths) await loadPrivateKey(path);
 }
 
 function selected(output: CompileOutput, opts: RolloutOptions): DirectorModel[] {
@@ -40,7 +63,9 @@ function selected(output: CompileOutput, opts: RolloutOptions): DirectorModel[] 
 /** Reads every selected director's live state (in parallel). */
 export async function readLiveStates(output: CompileOutput, opts: RolloutOptions): Promise<Map<string, LiveState>> {
   const dirs = selected(output, opts);
-  const states = await Promise.all(dirs.map(async (d) => {
+  await checkKeys(dirs, opts);
+  // every director is waited for (no connection is left behind), and every failure reported, one line each
+  const settled = await Promise.allSettled(dirs.map(async (d) => {
     traceHost(`${d.name}: connecting`);
     const session = await SshSession.connect(sshTargetOf(d, opts));
     traceHost(`${d.name}: connected`);
@@ -51,6 +76,9 @@ export async function readLiveStates(output: CompileOutput, opts: RolloutOptions
       session.close();
     }
   }));
+  const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error && r.reason.message !== "" ? r.reason.message : messageOf(r.reason)] : []));
+  if (failures.length > 0) throw new Error(failures.join("\n"));
+  const states = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   return new Map(states.map((s) => [s.director, s]));
 }
 
@@ -78,10 +106,12 @@ export async function applyPlan(
   run: StagedApplyRunner = runStagedApply,
 ): Promise<{ director: string; outcome: ApplyOutcome }[]> {
   const results: { director: string; outcome: ApplyOutcome }[] = [];
+  await checkKeys(plan.directors.flatMap((dp) => output.model.directors.filter((d) => d.name === dp.director && !dp.empty)), opts);
   traceHost("apply: start");
   for (const dp of plan.directors) {
-    const d = output.model.directors.find((x) => x.name === dp.director)!;
-    const artifacts = output.directors.find((x) => x.name === dp.director)!;
+    const d = output.model.directors.find((x) => x.name === dp.director);
+    const artifacts = output.directors.find((x) => x.name === dp.director);
+    if (d === undefined || artifacts === undefined) throw new Error(`the plan names director ${dp.director}, which the spec does not declare (plan again)`);
     const sha = createHash("sha256").update(artifacts.keepalivedConf).digest("hex");
     if (sha !== dp.keepalivedConfSha256) {
       throw new Error(`the plan for ${dp.director} was made for another keepalived.conf: the spec changed since (plan again)`);
@@ -109,8 +139,14 @@ export async function applyPlan(
 
 /** Loads a saved JSON plan. */
 export async function loadPlan(path: string): Promise<Plan> {
-  const plan = JSON.parse(await readFile(path, "utf8")) as Plan;
-  if (plan.version !== 1 || !Array.isArray(plan.directors)) throw new Error(`${path} is not an ipvsc plan`);
+  const text = await readTextFile(path, path);
+  let plan: Plan;
+  try {
+    plan = JSON.parse(text) as Plan;
+  } catch {
+    throw new Error(`${path} is not an ipvsc plan (not JSON)`);
+  }
+  if (typeof plan !== "object" || plan === null || plan.version !== 1 || !Array.isArray(plan.directors)) throw new Error(`${path} is not an ipvsc plan`);
   return plan;
 }
 

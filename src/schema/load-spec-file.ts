@@ -6,11 +6,12 @@
  * schema's source, and every issue gets the file, line and column of the node it names.
  */
 import type { ValidateFunction } from "ajv";
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
 import { error, type Issue, type IssuePath } from "../issues.js";
 import generatedValidator from "./generated/validate-spec-file.js";
 import { parseSpec } from "./parse-spec.js";
 import { readPlainYaml } from "./read-plain-yaml.js";
+import { problemIssues, readYamlDocument, yamlValue } from "./read-yaml-document.js";
 import type { ParsedSpec } from "./spec-schema.js";
 
 /**
@@ -64,33 +65,38 @@ export type LoadResult =
   | { ok: false; issues: Issue[] };
 
 /**
- * Parses spec text. `file` is only used in locations. Never throws on bad input: YAML syntax
- * errors, schema violations and zod issues all come back as located Issues.
+ * Parses spec text. `file` is only used in locations. Never throws, for any text: YAML syntax
+ * errors, input over the limits (nesting, aliases), schema violations and zod issues all
+ * come back as located Issues.
  */
 export function loadSpecText(text: string, file: string): LoadResult {
+  try {
+    return loadText(text, file);
+  } catch (e) {
+    return { ok: false, issues: [unexpectedFailure(e)] };
+  }
+}
+
+/** An exception no input should cause (a bug): an issue that says so, never a throw. */
+export function unexpectedFailure(e: unknown): Issue {
+  if (e instanceof RangeError && /call stack/i.test(e.message)) return error("too-deep", [], "nested too deeply to read");
+  const message = e instanceof Error ? e.message : String(e);
+  return error("internal-error", [], `${(message.split("\n")[0] ?? "").slice(0, 200)} (a bug: please report it with the spec)`);
+}
+
+function loadText(text: string, file: string): LoadResult {
   // most specs are plain YAML: read them fast, and keep the full parser (with source
   // positions) for everything else and for every spec that has a problem to point at
   const plain = readPlainYaml(text);
   // the value is ours alone: ajv may fill in its defaults, and a valid one is the spec
   // (a second schema pass with zod cost about a fifth of a 10k-service compile, issue #7)
   if (plain !== undefined && validateSchema(plain.value)) return { ok: true, spec: plain.value as ParsedSpec, issues: [] };
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const sourceLines = text.split(/\r?\n/);
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        const first = e.message.split("\n")[0] ?? e.message;
-        return {
-          ...error("yaml-syntax", [], first.replace(/ at line \d+, column \d+.*$/, "")),
-          location: { file, line: pos.line, column: pos.col, lineText: sourceLines[pos.line - 1] ?? "" },
-        };
-      }),
-    };
-  }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const read = readYamlDocument(text);
+  const { doc, lineCounter } = read;
+  if (read.problems.length > 0 || doc === undefined) return { ok: false, issues: problemIssues(read.problems, text, lineCounter, file) };
+  const converted = yamlValue(doc);
+  if ("problem" in converted) return { ok: false, issues: problemIssues([converted.problem], text, lineCounter, file) };
+  const value = converted.value;
   if (validateSchema(value)) return { ok: true, spec: value as ParsedSpec, issues: [] };
   const schemaErrors = validateSchema.errors ?? [];
   // the messages come from zod, the schema's source (the defaults ajv filled in change
@@ -106,7 +112,10 @@ export function loadSpecText(text: string, file: string): LoadResult {
 
 /** Locates issues (e.g. from validate()) in the text they came from. */
 export function locateIssues(issues: Issue[], text: string, file: string): Issue[] {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
-  return locate(issues, doc, lineCounter, text, file);
+  try {
+    const { doc, lineCounter } = readYamlDocument(text);
+    return doc === undefined ? issues : locate(issues, doc, lineCounter, text, file);
+  } catch {
+    return issues;
+  }
 }

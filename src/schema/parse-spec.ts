@@ -27,7 +27,7 @@ function codeOf(issue: ZodIssue): IssueCode {
 function messageOf(issue: ZodIssue): string {
   switch (issue.code) {
     case "unrecognized_keys":
-      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map(quotedKey).join(", ")}`;
     case "invalid_type":
       return issue.input === undefined ? "is required" : `must be ${issue.expected}, got ${describe(issue.input)}`;
     case "invalid_value":
@@ -47,7 +47,22 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "an object";
+  if (typeof value === "string") return quoted(value);
   return JSON.stringify(value) ?? String(value);
+}
+
+/** Longest piece of the user's text a message quotes. */
+const QUOTE_WIDTH = 60;
+
+/** A string of the input as JSON, cut to QUOTE_WIDTH characters (a message stays one short line). */
+function quoted(value: string): string {
+  if (value.length <= QUOTE_WIDTH) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, QUOTE_WIDTH))}… (${value.length} characters)`;
+}
+
+/** A key of the input in a message: JSON-quoted when it holds anything unusual, and cut. */
+function quotedKey(key: string): string {
+  return /^[A-Za-z0-9_$.-]{1,60}$/.test(key) ? `'${key}'` : quoted(key);
 }
 
 /** Maps zod issues to ours; unknown keys become one issue per key so each gets a location. */
@@ -56,7 +71,7 @@ export function issuesFromZod(issues: readonly ZodIssue[], basePath: ReadonlyArr
   for (const zi of issues) {
     const path = [...basePath, ...zi.path.map((p) => (typeof p === "symbol" ? String(p) : p))];
     if (zi.code === "unrecognized_keys") {
-      for (const key of zi.keys) out.push(error("unknown-field", [...path, key], `unknown field '${key}'`));
+      for (const key of zi.keys) out.push(error("unknown-field", [...path, key], `unknown field ${quotedKey(key)}`));
       continue;
     }
     if (zi.code === "invalid_union" && !("discriminator" in zi && zi.discriminator) && zi.errors.length > 0) {

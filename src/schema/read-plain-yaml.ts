@@ -15,6 +15,8 @@
  * the contract.
  */
 
+import { MAX_DEPTH } from "./input-limits.js";
+
 /** Not in the subset: the caller falls back to the full parser. */
 class Unsupported extends Error {}
 
@@ -145,13 +147,19 @@ class InlineReader {
   pos = 0;
   /** the end of the line's text: nothing at or after it is read */
   end = 0;
+  /** collections open around the value being read (the block ones around the line included) */
+  private depth = 0;
   constructor(private s: string) {}
 
-  /** Reads `s` from `pos` to `end` next: one reader serves every line (a spec has hundreds of thousands). */
-  reset(s: string, pos: number, end: number): this {
+  /**
+   * Reads `s` from `pos` to `end` next, inside `depth` open block collections: one reader
+   * serves every line (a spec has hundreds of thousands).
+   */
+  reset(s: string, pos: number, end: number, depth: number): this {
     this.s = s;
     this.pos = pos;
     this.end = end;
+    this.depth = depth;
     return this;
   }
 
@@ -305,11 +313,14 @@ class InlineReader {
   }
 
   private flowMap(): Record<string, unknown> {
+    // deeper than the limit: the full parser reports it (and this reader's recursion stays bounded)
+    if (++this.depth > MAX_DEPTH) unsupported();
     const map: Record<string, unknown> = {};
     this.pos++;
     this.spaces();
     if (this.code(this.pos) === 125) {
       this.pos++;
+      this.depth--;
       return map;
     }
     // char codes: , 44  } 125 (NaN past the end)
@@ -321,7 +332,10 @@ class InlineReader {
       setKey(map, key, this.value(true));
       this.spaces();
       const sep = this.code(this.pos++);
-      if (sep === 125) return map;
+      if (sep === 125) {
+        this.depth--;
+        return map;
+      }
       if (sep !== 44) unsupported();
       this.spaces();
       const next = this.code(this.pos);
@@ -330,11 +344,13 @@ class InlineReader {
   }
 
   private flowSeq(): unknown[] {
+    if (++this.depth > MAX_DEPTH) unsupported();
     const seq: unknown[] = [];
     this.pos++;
     this.spaces();
     if (this.code(this.pos) === 93) {
       this.pos++;
+      this.depth--;
       return seq;
     }
     for (;;) {
@@ -343,7 +359,10 @@ class InlineReader {
       seq.push(this.value(true));
       this.spaces();
       const sep = this.code(this.pos++);
-      if (sep === 93) return seq;
+      if (sep === 93) {
+        this.depth--;
+        return seq;
+      }
       if (sep !== 44) unsupported(); // includes `[a: b]`, an implicit mapping
       this.spaces();
     }
@@ -353,6 +372,8 @@ class InlineReader {
 /** The block structure over content lines (comments and blank lines removed). */
 class BlockReader {
   i = 0;
+  /** block collections open around the current line */
+  private depth = 0;
   private readonly inline = new InlineReader("");
   private readonly text: string;
   private readonly indents: Int32Array;
@@ -389,6 +410,7 @@ class BlockReader {
    * because in a sequence item (`- key: value`) it shares a line with the dash.
    */
   private mapping(indent: number, from: number, to: number, firstColumn: number): Record<string, unknown> {
+    if (++this.depth > MAX_DEPTH) unsupported();
     const text = this.text;
     const map: Record<string, unknown> = {};
     let column = firstColumn;
@@ -405,11 +427,14 @@ class BlockReader {
         if (rest < to && text.charCodeAt(rest - 1) !== 32) unsupported();
         setKey(map, key, this.nestedValue(indent));
       } else {
-        setKey(map, key, this.inline.reset(text, rest, to).wholeLine());
+        setKey(map, key, this.inline.reset(text, rest, to, this.depth).wholeLine());
         this.noDeeper(column);
       }
       const nextIndent = this.indentAt(this.i);
-      if (nextIndent < indent) return map;
+      if (nextIndent < indent) {
+        this.depth--;
+        return map;
+      }
       if (nextIndent > indent || this.isSeqItem(this.i)) unsupported();
       from = this.starts[this.i]!;
       to = this.ends[this.i]!;
@@ -426,6 +451,7 @@ class BlockReader {
   }
 
   private sequence(indent: number): unknown[] {
+    if (++this.depth > MAX_DEPTH) unsupported();
     const text = this.text;
     const seq: unknown[] = [];
     for (;;) {
@@ -444,17 +470,17 @@ class BlockReader {
         const column = lineIndent + (at - start);
         seq.push(this.mapping(column, at, end, column));
       } else {
-        seq.push(this.inline.reset(text, at, end).wholeLine());
+        seq.push(this.inline.reset(text, at, end, this.depth).wholeLine());
         this.i++;
         this.noDeeper(indent);
       }
       const nextIndent = this.indentAt(this.i);
-      if (nextIndent < indent) return seq;
-      if (nextIndent > indent || !this.isSeqItem(this.i)) {
+      if (nextIndent < indent || (nextIndent === indent && !this.isSeqItem(this.i))) {
         // a mapping key at the sequence's indent ends a `key:\n- item` sequence
-        if (nextIndent === indent) return seq;
-        unsupported();
+        this.depth--;
+        return seq;
       }
+      if (nextIndent > indent) unsupported();
     }
   }
 
@@ -535,8 +561,8 @@ export function readPlainYaml(text: string): { value: unknown } | undefined {
     const value = reader.node(lines.indents[0]!);
     if (reader.i !== lines.count) return undefined;
     return { value };
-  } catch (e) {
-    if (e instanceof Unsupported) return undefined;
-    throw e;
+  } catch {
+    // outside the subset, or (a bug) anything else: the full parser decides either way
+    return undefined;
   }
 }

@@ -100,7 +100,7 @@ describe("ipvsc import keepalived.conf", () => {
   test("unreadable input exits 1; no input or two inputs is a usage error", async () => {
     const missing = await ipvsc(["import", "nope.conf"]);
     assert.equal(missing.code, 1);
-    assert.match(missing.err, /cannot read nope\.conf: ENOENT/);
+    assert.match(missing.err, /^ipvsc import: cannot read nope\.conf: no such file or directory$/m);
     assert.equal((await ipvsc(["import"])).code, 2);
     assert.equal((await ipvsc(["import", "includes/keepalived.conf", "--ipvsadm", "ipvsadm-save.txt"])).code, 2);
   });

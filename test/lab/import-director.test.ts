@@ -182,7 +182,7 @@ describe("ipvsc import --director on a real director", { timeout: 170_000 }, () 
     const wrongKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7Jc7uZ0r3Q0k1pGm9pX2wq3a4Tn5d7kV1y8Xc9bZ0a";
     const refused = await ws.cli(["import", "--director", DIRECTOR_NAME, "--host", "127.0.0.1", "--port", String(lab.sshPort), "--host-key", wrongKey, "-i", lab.privateKeyPath]);
     assert.equal(refused.code, 1, refused.out + refused.err);
-    assert.match(refused.err, /does not match the pinned key/);
+    assert.match(refused.err, /^ipvsc import: director \S+ \(127\.0\.0\.1:\d+\): host key differs from the pinned one \([\w@.-]+ SHA256:[A-Za-z0-9+\/]{43} offered\); not connecting$/m);
     assert.equal(refused.out, "", "nothing written");
     const noKey = await ws.cli(["import", "--director", DIRECTOR_NAME, "--host", "127.0.0.1"]);
     assert.equal(noKey.code, 2);
