@@ -60,11 +60,77 @@ lacking_tools() {
 }
 `;
 
+/** The line after which a digest file (the read-state script's second argument) lists its digests. */
+export const DIGESTS_MARKER = "#==ipvsc:digests==";
+
+/**
+ * The digest read (issue #17, point 3), shared by the read-state script: digest_read DIGESTS
+ * LISTING SAVE WORKDIR. Each live service's digest is the sha256 of its `ipvsadm -S -n` lines
+ * in dump order, each real server's line with ` -x U -y L` after its weight where the
+ * thresholds listing gives it non-zero thresholds: byte for byte the service's block as
+ * renderIpvsadmRules prints it when the service is as desired (src/state/digest-read.ts
+ * computes the same on the host). One awk pass joins the two listings (the same kernel walk
+ * lists the same services and servers in the same order) and writes each service's lines
+ * to a file of WORKDIR; one sha256sum hashes them all. Prints section same (the line
+ * numbers of DIGESTS whose service is live with that digest), and save + thresholds with
+ * only the other services; when the two listings are out of step (the table changed
+ * between them) or anything is unexpected, save and thresholds in full and no section same.
+ */
+const DIGEST_READ = String.raw`
+digest_read() {
+  mkdir "$4/s" || return 1
+  awk -v W="$4" -v M="${DIGESTS_MARKER}" '
+    function sel() { return ($2 == "-f" && $4 == "-6") ? $2 " " $3 " -6" : $2 " " $3 }
+    FILENAME == ARGV[1] { if (started) { nd++; k = index($0, " "); want[substr($0, k + 1)] = substr($0, 1, k - 1); at[substr($0, k + 1)] = nd } else if ($0 == M) started = 1; next }
+    FILENAME == ARGV[2] {
+      if ($1 == "Prot") { for (i = 1; i <= NF; i++) if ($i == "LocalAddress:Port") base = i; cols($0, base); head = head $0 "\n"; next }
+      if ($1 == "->" && $2 == "RemoteAddress:Port") { if (NF > 2) cols($0, 2); head = head $0 "\n"; next }
+      if ($1 == "IP" && $2 == "Virtual") { head = head $0 "\n"; next }
+      if ($1 == "->") { nr[ns]++; ra[ns, nr[ns]] = $2; ru[ns, nr[ns]] = $(2 + uc); rl[ns, nr[ns]] = $(2 + lc); lst[ns] = lst[ns] $0 "\n"; next }
+      if (NF == 0) next
+      ns++; nr[ns] = 0; lkey[ns] = $2; lst[ns] = $0 "\n"; next
+    }
+    {
+      if ($1 == "-A") { close_svc(); s++; k = 0; sl[s] = sel(); if (lkey[s] != $3) bad = 1; f = W "/s/" s; print > f; blk[s] = $0 "\n"; next }
+      if ($1 != "-a" || s == 0) { bad = 1; next }
+      k++
+      line = $0
+      for (i = 4; i < NF; i++) if ($i == "-r") break
+      if (ra[s, k] != $(i + 1)) bad = 1
+      if (ru[s, k] != 0 || rl[s, k] != 0) {
+        for (j = i; j < NF; j++) if ($j == "-w") break
+        line = $1; for (i = 2; i <= NF; i++) { line = line " " $i; if (i == j + 1) line = line " -x " ru[s, k] " -y " rl[s, k] }
+      }
+      print line > f; blk[s] = blk[s] line "\n"
+    }
+    function cols(text, from,   t, n, i) { n = split(text, t, " "); for (i = from + 1; i <= n; i++) { if (t[i] == "Uthreshold") uc = i - from; if (t[i] == "Lthreshold") lc = i - from } }
+    function close_svc() { if (s > 0) { close(f); if (nr[s] != k) bad = 1 } }
+    END {
+      close_svc()
+      if (s != ns || uc == 0 || lc == 0) bad = 1
+      if (bad) exit 3
+      if (s > 0) { cmd = "cd \"" W "/s\" && sha256sum -- *"; while ((cmd | getline l) > 0) { split(l, p, " "); h[p[2]] = p[1] }; close(cmd) }
+      print "==ipvsc:same=="
+      for (i = 1; i <= s; i++) if ((sl[i] in want) && want[sl[i]] == h[i]) { same[i] = 1; print at[sl[i]] }
+      print "==ipvsc:save=="
+      for (i = 1; i <= s; i++) if (!(i in same)) printf "%s", blk[i]
+      print "==ipvsc:thresholds=="
+      printf "%s", head
+      for (i = 1; i <= s; i++) if (!(i in same)) printf "%s", lst[i]
+    }' "$1" "$2" "$3" > "$4/out" && cat "$4/out" && return 0
+  echo "==ipvsc:save=="
+  cat "$3"
+  echo "==ipvsc:thresholds=="
+  cat "$2"
+}
+`;
+
 /** Prints the live state in `==ipvsc:NAME==` sections (see src/state/live-state.ts). */
 export const READ_STATE_SCRIPT = String.raw`#!/bin/sh
 # ipvsc read-state: prints what the planner needs; changes nothing
 set -u
 ${COMMON}
+${DIGEST_READ}
 [ $# -ge 1 ] && KCONF_DIR=$1
 [ -z "$TRACING" ] || exec 8>&2
 trace "read-state: start"
@@ -80,12 +146,25 @@ trace "read-state: ipvsadm -S -n"
 echo "==ipvsc:fingerprint=="
 LC_ALL=C sort "$T" | fingerprint -
 trace "read-state: fingerprint"
-echo "==ipvsc:save=="
-cat "$T"
-echo "==ipvsc:thresholds=="
-# its ActiveConn/InActConn columns are the connection counts too: no plain -L -n listing
-ipvsadm -L -n --thresholds
-trace "read-state: ipvsadm -L -n --thresholds"
+if [ $# -ge 2 ]; then
+  # the digest read: $2 holds, after its line "${DIGESTS_MARKER}", the host's "DIGEST SELECTOR"
+  # lines, one per desired service. Only the services whose digest differs or that the host
+  # did not list are printed in full; the others by their line number in $2 (section same)
+  L=$(mktemp) && W=$(mktemp -d) || exit 1
+  trap 'rm -rf "$T" "$L" "$W"' EXIT
+  trap 'rm -rf "$T" "$L" "$W"; exit 1' HUP INT TERM PIPE
+  ipvsadm -L -n --thresholds > "$L"
+  trace "read-state: ipvsadm -L -n --thresholds"
+  digest_read "$2" "$L" "$T" "$W"
+  trace "read-state: digests"
+else
+  echo "==ipvsc:save=="
+  cat "$T"
+  echo "==ipvsc:thresholds=="
+  # its ActiveConn/InActConn columns are the connection counts too: no plain -L -n listing
+  ipvsadm -L -n --thresholds
+  trace "read-state: ipvsadm -L -n --thresholds"
+fi
 echo "==ipvsc:timeouts=="
 ipvsadm -L --timeout
 echo "==ipvsc:daemon=="
@@ -100,6 +179,8 @@ echo "==ipvsc:addresses=="
 ip -o addr show 2>/dev/null | awk '{print $2, $4}'
 trace "read-state: the rest"
 echo "==ipvsc:end=="
+# the digest read's data may follow in this very file: never read on
+exit 0
 `;
 
 /**
@@ -122,7 +203,21 @@ ${COMMON}
 
 say() { echo "ipvsc: $*"; }
 
+LOCKED=no
+
+# under the lock, once the run is over: no VRRP password stays on the director outside the
+# installed includes (the host uploads every file again before any run), and only the newest
+# few run directories of this owner are kept; the staging directories of the removed
+# converge mode held password copies too
+tidy() {
+  [ "$LOCKED" = yes ] || return 0
+  rm -rf "$D/secrets" "$D/old/secrets" "$STATE/stage" "$STATE"/runs/converge-* 2>/dev/null
+  ls -1dt "$STATE/runs/$OWNER"-???????????????? 2>/dev/null | awk 'NR > 5' | while read -r old; do [ "$old" = "$D" ] || rm -rf "$old"; done
+  return 0
+}
+
 finish() {
+  tidy
   # the log's last line first: once the result is there, follow has the whole log
   say "result $1: $2"
   echo "$1" > "$D/result.tmp" && mv "$D/result.tmp" "$D/result"
@@ -306,6 +401,7 @@ worker() {
   mkdir -p "$STATE/owners"
   exec 9>> "$STATE/lock"
   flock -n 9 || refuse "another apply holds the lock on this director"
+  LOCKED=yes
   trace "worker: locked"
   ipvsadm -S -n | LC_ALL=C sort > "$D/snapshot.sorted"
   trace "worker: snapshot"

@@ -96,6 +96,10 @@ describe("HA pair on real directors: VRRP failover, connection sync, HA-safe rol
     assert.match(confA, /lvs_sync_daemon eth1 VI_LAB id 51/);
     assert.doesNotMatch(confA + confB, new RegExp(HA_PASSWORD));
     assert.equal((await da.run("stat -c '%a' /etc/keepalived/vrrp-auth-VI_LAB.conf")).trim(), "600");
+    // and nowhere else: the run directories keep no copy once the apply is over
+    for (const d of [da, db]) {
+      assert.equal((await d.run(`grep -rl -F '${HA_PASSWORD}' /var/lib/ipvsc 2>/dev/null || true`)).trim(), "", `${d.name}: a password copy left in /var/lib/ipvsc`);
+    }
 
     assert.ok(await waitForVipOn(da, 15), "the VIP comes up on lb-a");
     assert.equal(await holdsVip(db), false, "and not on lb-b");
