@@ -161,6 +161,10 @@ class Extractor {
     const name = block.args[0] ?? "";
     const members: string[] = [];
     for (const n of this.live(block.children)) {
+      if (NOTIFY.has(n.keyword)) {
+        this.set(`vrrp_sync_group ${name} > ${n.keyword}`, commandArgv(n).join(" "));
+        continue;
+      }
       if (n.keyword !== "group") {
         this.unknown(n, `vrrp_sync_group ${name}`);
         continue;
@@ -191,7 +195,12 @@ class Extractor {
         case "state": state = n.args[0]; break;
         case "priority": priority = Number(n.args[0]); break;
         case "nopreempt": nopreempt = true; break;
-        case "virtual_router_id": case "advert_int": case "preempt_delay": case "version": f[n.keyword] = num(n.args[0]) ?? ""; break;
+        case "virtual_router_id": case "advert_int": case "preempt_delay": case "version": case "garp_master_delay":
+          f[n.keyword] = num(n.args[0]) ?? "";
+          break;
+        case "notify_master": case "notify_backup": case "notify_fault": case "notify_stop": case "notify":
+          f[n.keyword] = commandArgv(n).join(" ");
+          break;
         case "authentication":
           for (const a of this.live(n.children)) {
             if (a.keyword === "auth_type") authType = a.args[0];
@@ -430,6 +439,8 @@ class Extractor {
     return hosts.map((h) => text({ ...common, ...h }));
   }
 }
+
+const NOTIFY = new Set(["notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"]);
 
 function flagValue(n: ConfNode): boolean {
   const v = n.args[0];

@@ -20,6 +20,7 @@ export type VrrpInput = NonNullable<SpecInput["vrrp"]>;
 export type InstanceInput = NonNullable<VrrpInput["instances"]>[number];
 export type ScriptInput = NonNullable<VrrpInput["scripts"]>[number];
 export type SyncDaemonInput = NonNullable<SpecInput["syncDaemon"]>;
+export type SyncGroupInput = NonNullable<VrrpInput["syncGroups"]>[number];
 export type OverrideInput = NonNullable<DirectorInput["vrrp"]>[string];
 
 /** Why keywords outside the spec's scope are not imported, by keyword. */

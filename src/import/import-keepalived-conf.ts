@@ -145,6 +145,7 @@ export function importKeepalivedConf(text: string, file: string, options: Keepal
   if (parts.instances.length > 0 || parts.scripts.length > 0) {
     spec.vrrp = { instances: parts.instances, scripts: parts.scripts };
     if (parts.syncGroup !== undefined) spec.vrrp.syncGroup = parts.syncGroup;
+    if (parts.syncGroups !== undefined) spec.vrrp.syncGroups = parts.syncGroups;
   }
   if (parts.syncDaemon) spec.syncDaemon = parts.syncDaemon;
   if (parts.timeouts) spec.timeouts = parts.timeouts;
@@ -159,7 +160,10 @@ export function importKeepalivedConf(text: string, file: string, options: Keepal
   });
 
   // tidy what the repair may have emptied
-  if (spec.vrrp && (spec.vrrp.instances ?? []).length < 2) delete spec.vrrp.syncGroup;
+  if (spec.vrrp && (spec.vrrp.instances ?? []).length < 2) {
+    delete spec.vrrp.syncGroup;
+    if ((spec.vrrp.syncGroups ?? []).length === 0) delete spec.vrrp.syncGroups;
+  }
   if (spec.vrrp && (spec.vrrp.instances ?? []).length === 0) delete spec.vrrp.instances;
   if (spec.vrrp && (spec.vrrp.scripts ?? []).length === 0) delete spec.vrrp.scripts;
   if (spec.vrrp && Object.keys(spec.vrrp).length === 0) delete spec.vrrp;

@@ -11,7 +11,7 @@
 import { parsePrefix } from "../model/addresses.js";
 import {
   commandArgv, type DirectorInput, type ImportContext, type InstanceInput, type OverrideInput, type ScriptInput,
-  type SyncDaemonInput,
+  type SyncDaemonInput, type SyncGroupInput,
 } from "./import-context.js";
 import { statementText, type ConfNode } from "./parse-keepalived-conf.js";
 
@@ -20,6 +20,7 @@ export interface VrrpParts {
   instances: InstanceInput[];
   scripts: ScriptInput[];
   syncGroup?: string;
+  syncGroups?: SyncGroupInput[];
   syncDaemon?: SyncDaemonInput;
   timeouts?: { tcp?: number; tcpFin?: number; udp?: number };
   scriptUser?: string;
@@ -408,6 +409,13 @@ export function mapVrrpInstance(ctx: ImportContext, block: ConfNode, parts: Vrrp
         ctx.prov.field(instance, "preemptDelay", node);
         break;
       }
+      case "garp_master_delay": {
+        const n = ctx.number(node, { integer: true, min: 0 });
+        if (n === undefined) break;
+        instance.garpMasterDelay = n;
+        ctx.prov.field(instance, "garpMasterDelay", node);
+        break;
+      }
       case "track_interface": {
         const list = instance.trackInterfaces ?? [];
         instance.trackInterfaces = list;
@@ -432,7 +440,7 @@ export function mapVrrpInstance(ctx: ImportContext, block: ConfNode, parts: Vrrp
         break;
       }
       default:
-        ctx.dropUnknown(node, `vrrp_instance ${name}`);
+        if (!mapNotify(ctx, node, instance)) ctx.dropUnknown(node, `vrrp_instance ${name}`);
     }
   }
 
@@ -476,21 +484,43 @@ export function mapVrrpInstance(ctx: ImportContext, block: ConfNode, parts: Vrrp
   return { instance: ctx.prov.object(instance, block), override, node: block };
 }
 
+const NOTIFY_KEYS = {
+  notify_master: "notifyMaster", notify_backup: "notifyBackup", notify_fault: "notifyFault", notify_stop: "notifyStop", notify: "notify",
+} as const;
+
+/** notify_master/backup/fault/stop and notify of an instance or a sync group: argv on `target`. */
+export function mapNotify(ctx: ImportContext, node: ConfNode, target: Partial<Record<(typeof NOTIFY_KEYS)[keyof typeof NOTIFY_KEYS], string[]>>): boolean {
+  const key = (NOTIFY_KEYS as Record<string, (typeof NOTIFY_KEYS)[keyof typeof NOTIFY_KEYS]>)[node.keyword];
+  if (key === undefined) return false;
+  if (ctx.rejectBlock(node)) return true;
+  const argv = commandArgv(node);
+  if (argv.length === 0) {
+    ctx.drop(node, `${node.keyword} needs a command; not imported`);
+    return true;
+  }
+  target[key] = argv;
+  ctx.prov.field(target, key, node);
+  return true;
+}
+
 /**
- * The spec has one sync group joining every instance. A config whose instances are not all
- * in one `vrrp_sync_group` changes behaviour when imported: every such difference is reported.
+ * vrrp_sync_group blocks -> the spec's sync groups, exactly: one group of every instance
+ * (without notify scripts) becomes `syncGroup: NAME`; anything else becomes `syncGroups`
+ * (`[]` when two or more instances are in no group: each fails over on its own).
  */
 export function mapSyncGroups(ctx: ImportContext, blocks: readonly ConfNode[], built: readonly InstanceBuild[], parts: VrrpParts): void {
   const names = new Set(built.map((b) => b.instance.name));
-  const groups: Array<{ node: ConfNode; name: string; members: string[] }> = [];
+  const groups: SyncGroupInput[] = [];
+  const groupOf = new Map<string, string>();
   for (const block of blocks) {
     const name = block.args[0];
     if (name === undefined || !block.children) {
       ctx.drop(block, "vrrp_sync_group needs a name and a '{ }' block; not imported");
       continue;
     }
-    const members: string[] = [];
+    const group: SyncGroupInput = { name, instances: [] };
     for (const node of block.children) {
+      if (mapNotify(ctx, node, group)) continue;
       if (node.keyword !== "group") {
         if (names.has(node.keyword)) {
           ctx.drop(node, `${node.keyword} directly inside vrrp_sync_group ${name}: keepalived 2 no longer reads this old syntax ("Unknown keyword"); members go in a 'group { }' block; not imported`);
@@ -512,31 +542,29 @@ export function mapSyncGroups(ctx: ImportContext, blocks: readonly ConfNode[], b
           ctx.drop(m, `sync group member${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} ${unknown.length > 1 ? "are not imported vrrp_instances" : "is not an imported vrrp_instance"}; the line is not imported`);
           continue;
         }
-        members.push(...listed);
+        const taken = listed.filter((x) => groupOf.has(x));
+        if (taken.length > 0) {
+          ctx.drop(m, `sync group member ${taken.join(", ")} is already in sync group ${groupOf.get(taken[0]!)!}: keepalived ignores it here too; the line is not imported`);
+          continue;
+        }
+        for (const x of listed) {
+          groupOf.set(x, name);
+          group.instances.push(x);
+          ctx.prov.element(group.instances, x, m);
+        }
       }
     }
-    if (members.length === 0) {
+    if (group.instances.length === 0) {
       ctx.drop(block, `vrrp_sync_group ${name} has no member instance (keepalived removes it too); not imported`);
       continue;
     }
-    groups.push({ node: block, name, members });
+    groups.push(ctx.prov.object(group, block));
   }
-
-  if (built.length < 2) {
-    for (const g of groups) ctx.drop(g.node, `vrrp_sync_group ${g.name}: the spec renders a sync group only for two or more instances; not imported`);
+  const hasNotify = (g: SyncGroupInput) => Object.keys(g).some((k) => k !== "name" && k !== "instances");
+  const only = groups.length === 1 ? groups[0]! : undefined;
+  if (only && built.length > 1 && !hasNotify(only) && built.every((b) => only.instances.includes(b.instance.name))) {
+    parts.syncGroup = only.name;
     return;
   }
-  const primary = groups[0];
-  const groupName = primary?.name ?? "SG_IPVS";
-  if (primary) {
-    parts.syncGroup = primary.name;
-    for (const g of groups.slice(1)) {
-      ctx.note(g.node, `vrrp_sync_group ${g.name} is merged into ${primary.name}: the spec has one sync group joining every VRRP instance`);
-    }
-  }
-  for (const b of built) {
-    if (primary?.members.includes(b.instance.name)) continue;
-    if (groups.some((g) => g.members.includes(b.instance.name))) continue; // reported with its group
-    ctx.note(b.node, `vrrp_instance ${b.instance.name} is in no vrrp_sync_group, but the spec joins every instance into one sync group (${groupName}): it now fails over together with the others`);
-  }
+  if (groups.length > 0 || built.length > 1) parts.syncGroups = groups;
 }

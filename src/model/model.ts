@@ -143,6 +143,25 @@ export interface VrrpInstanceModel {
   trackInterfaces: { name: string; weight?: number }[];
   trackScripts: { name: string; weight?: number }[];
   version?: 2 | 3;
+  garpMasterDelay?: number;
+  notify: NotifyScripts;
+}
+
+/** keepalived's notify scripts (argv) of an instance or a sync group; absent ones are not run. */
+export interface NotifyScripts {
+  master?: string[];
+  backup?: string[];
+  fault?: string[];
+  stop?: string[];
+  any?: string[];
+}
+
+/** A vrrp_sync_group: instances that change state together. */
+export interface SyncGroupModel {
+  name: string;
+  /** in the spec's order */
+  instances: string[];
+  notify: NotifyScripts;
 }
 
 export interface VrrpScriptModel {
@@ -198,7 +217,10 @@ export interface Model {
   services: ServiceModel[];
   directors: DirectorModel[];
   vrrpScripts: VrrpScriptModel[];
+  /** the spec's `vrrp.syncGroup`, or SG_IPVS, when one group joins every instance (no `syncGroups`) */
   syncGroup?: string;
+  /** every sync group, resolved (the one-group form too); sorted by name */
+  syncGroups: SyncGroupModel[];
   syncDaemon?: SyncDaemonModel;
   haMode: "vrrp" | "stateless";
   timeouts?: { tcp: number; tcpFin: number; udp: number };

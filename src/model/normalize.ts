@@ -8,7 +8,7 @@ import { addressFamily, canonicalAddress, netmaskToPrefix, parsePrefix } from ".
 import {
   realServerHealthKey,
   type DirectorModel, type Family, type HealthCheckedPool, type IpvsRealServer, type IpvsService, type Model, type Protocol,
-  type RealServerHealth, type ServiceKey, type ServiceModel, type VrrpInstanceModel,
+  type NotifyScripts, type RealServerHealth, type ServiceKey, type ServiceModel, type SyncGroupModel, type VrrpInstanceModel,
 } from "./model.js";
 import { serviceSortKey, sortByKey, sortServices } from "./service-key.js";
 
@@ -164,6 +164,34 @@ function healthOf(s: ServiceSpec): HealthCheckedPool | undefined {
   return h;
 }
 
+/** The notify scripts of an instance or a sync group. */
+export function notifyOf(o: { notifyMaster?: string[] | undefined; notifyBackup?: string[] | undefined; notifyFault?: string[] | undefined; notifyStop?: string[] | undefined; notify?: string[] | undefined }): NotifyScripts {
+  const out: NotifyScripts = {};
+  if (o.notifyMaster) out.master = o.notifyMaster;
+  if (o.notifyBackup) out.backup = o.notifyBackup;
+  if (o.notifyFault) out.fault = o.notifyFault;
+  if (o.notifyStop) out.stop = o.notifyStop;
+  if (o.notify) out.any = o.notify;
+  return out;
+}
+
+/**
+ * The sync groups of a spec: `syncGroups` exactly when given; else one group of every
+ * instance (named `syncGroup`, default SG_IPVS) when there are two or more, or when
+ * `syncGroup` is set (a group of one is not rendered).
+ */
+export function syncGroupsOf(spec: ParsedSpec): { groups: SyncGroupModel[]; single?: string } {
+  const vrrp = spec.vrrp;
+  if (!vrrp) return { groups: [] };
+  if (vrrp.syncGroups !== undefined) {
+    const groups = vrrp.syncGroups.map((g) => ({ name: g.name, instances: [...g.instances], notify: notifyOf(g) }));
+    return { groups: groups.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  }
+  const name = vrrp.syncGroup ?? (vrrp.instances.length > 1 ? "SG_IPVS" : undefined);
+  if (name === undefined) return { groups: [] };
+  return { groups: [{ name, instances: vrrp.instances.map((i) => i.name), notify: {} }], single: name };
+}
+
 /** Initial VRRP state of the director at `order` when the spec does not set one. */
 export function derivedState(nopreempt: boolean, order: number): "MASTER" | "BACKUP" {
   return nopreempt || order > 0 ? "BACKUP" : "MASTER";
@@ -204,12 +232,14 @@ function vrrpInstancesFor(spec: ParsedSpec, order: number): { instances: VrrpIns
       nopreempt,
       trackInterfaces: inst.trackInterfaces ?? [],
       trackScripts: inst.trackScripts ?? [],
+      notify: notifyOf(inst),
     };
     const authType = o.authType ?? inst.authType ?? (model.hasAuthPassword ? "PASS" : undefined);
     if (authType) model.authType = authType;
     if (inst.unicast && srcIp !== undefined) model.unicastSrcIp = canonicalAddress(srcIp);
     if (inst.preemptDelay !== undefined) model.preemptDelay = inst.preemptDelay;
     if (inst.version !== undefined) model.version = inst.version;
+    if (inst.garpMasterDelay !== undefined) model.garpMasterDelay = inst.garpMasterDelay;
     const password = o.authPassword ?? inst.authPassword;
     if (password !== undefined) secrets[inst.name] = password;
     instances.push(model);
@@ -263,6 +293,7 @@ export function normalize(spec: ParsedSpec): Model {
     targetKernel: spec.targetKernel,
     services,
     directors,
+    syncGroups: syncGroupsOf(spec).groups,
     vrrpScripts: (spec.vrrp?.scripts ?? []).map((s) => {
       const out: Model["vrrpScripts"][number] = { name: s.name, command: s.command, interval: s.interval };
       if (s.timeout !== undefined) out.timeout = s.timeout;
@@ -286,9 +317,8 @@ export function normalize(spec: ParsedSpec): Model {
       scriptUser: spec.keepalived?.scriptUser ?? "root",
     },
   };
-  const instanceCount = spec.vrrp?.instances.length ?? 0;
-  if (spec.vrrp?.syncGroup !== undefined) model.syncGroup = spec.vrrp.syncGroup;
-  else if (instanceCount > 1) model.syncGroup = "SG_IPVS";
+  const sync = syncGroupsOf(spec);
+  if (sync.single !== undefined) model.syncGroup = sync.single;
   if (spec.syncDaemon) {
     const sd = spec.syncDaemon;
     model.syncDaemon = { interface: sd.interface, syncId: sd.syncId };

@@ -23,7 +23,7 @@
 import { prefixToNetmask } from "../model/addresses.js";
 import {
   realServerHealthKey,
-  type DirectorModel, type ForwardingMethod, type IpvsRealServer, type IpvsService, type Model, type ServiceModel,
+  type DirectorModel, type ForwardingMethod, type IpvsRealServer, type IpvsService, type Model, type NotifyScripts, type ServiceModel,
   type TunnelOptions, type VrrpInstanceModel, type VrrpScriptModel,
 } from "../model/model.js";
 import { sortRealServers } from "../model/service-key.js";
@@ -118,13 +118,28 @@ function renderVrrpScript(s: VrrpScriptModel, w: KeepalivedWriter): void {
 }
 
 function renderSyncGroup(model: Model, director: DirectorModel, w: KeepalivedWriter): void {
-  // a group of one syncs nothing and keepalived warns about it (rc 5 under -t)
-  if (model.syncGroup === undefined || director.vrrpInstances.length < 2) return;
-  w.blank().block(["vrrp_sync_group", model.syncGroup], () => {
-    w.block(["group"], () => {
-      for (const inst of director.vrrpInstances) w.line(inst.name);
+  const present = new Set(director.vrrpInstances.map((i) => i.name));
+  for (const group of model.syncGroups) {
+    // only instances this director runs, in name order; a group of one syncs nothing and
+    // keepalived warns about it (rc 5 under -t)
+    const members = group.instances.filter((n) => present.has(n)).sort();
+    if (members.length < 2) continue;
+    w.blank().block(["vrrp_sync_group", group.name], () => {
+      w.block(["group"], () => {
+        for (const name of members) w.line(name);
+      });
+      renderNotify(group.notify, w);
     });
-  });
+  }
+}
+
+/** notify_master/backup/fault/stop and notify lines, quoted argv. */
+function renderNotify(n: NotifyScripts, w: KeepalivedWriter): void {
+  if (n.master) w.line("notify_master", quoted(n.master.join(" ")));
+  if (n.backup) w.line("notify_backup", quoted(n.backup.join(" ")));
+  if (n.fault) w.line("notify_fault", quoted(n.fault.join(" ")));
+  if (n.stop) w.line("notify_stop", quoted(n.stop.join(" ")));
+  if (n.any) w.line("notify", quoted(n.any.join(" ")));
 }
 
 function renderVrrpInstance(model: Model, inst: VrrpInstanceModel, w: KeepalivedWriter): void {
@@ -137,6 +152,7 @@ function renderVrrpInstance(model: Model, inst: VrrpInstanceModel, w: Keepalived
     w.optional("version", inst.version);
     w.flag("nopreempt", inst.nopreempt);
     w.optional("preempt_delay", inst.preemptDelay);
+    w.optional("garp_master_delay", inst.garpMasterDelay);
     if (inst.hasAuthPassword) {
       // the password lives only in the include; see render-vrrp-auth.ts
       w.block(["authentication"], () => {
@@ -168,6 +184,7 @@ function renderVrrpInstance(model: Model, inst: VrrpInstanceModel, w: Keepalived
         for (const t of inst.trackScripts) w.line(t.name, ...opt("weight", t.weight));
       });
     }
+    renderNotify(inst.notify, w);
   });
 }
 

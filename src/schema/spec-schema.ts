@@ -247,6 +247,15 @@ export const Director = z
   })
   .meta({ id: "Director" });
 
+/** keepalived's notify scripts of a VRRP instance or a sync group (argv, run on each transition). */
+const notifyScripts = {
+  notifyMaster: Command.optional().meta({ description: "run on becoming MASTER" }),
+  notifyBackup: Command.optional().meta({ description: "run on becoming BACKUP" }),
+  notifyFault: Command.optional().meta({ description: "run on entering FAULT" }),
+  notifyStop: Command.optional().meta({ description: "run when keepalived stops the instance" }),
+  notify: Command.optional().meta({ description: "run on every transition, with the kind, name and new state as arguments" }),
+};
+
 export const VrrpInstance = z
   .strictObject({
     name: Name,
@@ -265,8 +274,18 @@ export const VrrpInstance = z
     trackInterfaces: z.array(z.strictObject({ name: InterfaceName, weight: range(-253, 253, "weight").optional() })).optional(),
     trackScripts: z.array(z.strictObject({ name: Name, weight: range(-253, 253, "weight").optional() })).optional(),
     version: z.union([z.literal(2), z.literal(3)]).optional(),
+    garpMasterDelay: range(0, 255, "garpMasterDelay").optional().meta({ description: "seconds after becoming MASTER before the second set of gratuitous ARPs (keepalived: 5; 0 = none)" }),
+    ...notifyScripts,
   })
   .meta({ id: "VrrpInstance" });
+
+export const SyncGroup = z
+  .strictObject({
+    name: Name,
+    instances: z.array(Name).meta({ description: "the VRRP instances that fail over together (two or more)" }),
+    ...notifyScripts,
+  })
+  .meta({ id: "SyncGroup" });
 
 export const VrrpScript = z.strictObject({
   name: Name,
@@ -298,7 +317,8 @@ export const Spec = z
       .strictObject({
         instances: z.array(VrrpInstance).default([]),
         scripts: z.array(VrrpScript).default([]),
-        syncGroup: Name.optional().meta({ description: "name of the vrrp_sync_group joining all instances (default when there are several)" }),
+        syncGroup: Name.optional().meta({ description: "name of the vrrp_sync_group joining all instances (default SG_IPVS when there are several and syncGroups is absent)" }),
+        syncGroups: z.array(SyncGroup).optional().meta({ description: "the sync groups, exactly: instances in none fail over independently ([] = every instance on its own)" }),
       })
       .optional(),
     syncDaemon: SyncDaemon.optional(),
@@ -342,6 +362,7 @@ export type PoolSpec = z.output<typeof Pool>;
 export type DirectorSpec = z.output<typeof Director>;
 export type VrrpInstanceSpec = z.output<typeof VrrpInstance>;
 export type VrrpScriptSpec = z.output<typeof VrrpScript>;
+export type SyncGroupSpec = z.output<typeof SyncGroup>;
 export type SyncDaemonSpec = z.output<typeof SyncDaemon>;
 export type SchedulerName = (typeof SCHEDULERS)[number];
 export type SchedulerFlag = (typeof SCHEDULER_FLAGS)[number];

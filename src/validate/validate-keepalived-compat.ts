@@ -7,14 +7,17 @@ import { derivedState } from "../model/normalize.js";
 import { addressFamily } from "../model/addresses.js";
 import type { Issue } from "../issues.js";
 import type { ParsedSpec } from "../schema/spec-schema.js";
+import { groupedInstances } from "./validate-sync-groups.js";
 import { IssueCollector } from "./validation-context.js";
 
 export function validateKeepalivedCompat(spec: ParsedSpec): Issue[] {
   const out = new IssueCollector();
   const instances = spec.vrrp?.instances ?? [];
-  const inSyncGroup = instances.length > 1 || spec.vrrp?.syncGroup !== undefined;
+  // weights are ignored per instance: only for the instances a rendered sync group holds
+  const grouped = groupedInstances(spec);
   instances.forEach((inst, i) => {
     const path = ["vrrp", "instances", i] as const;
+    const inSyncGroup = grouped.has(inst.name);
     const v6 = inst.vips[0] !== undefined && addressFamily(inst.vips[0].split("/")[0]!) === "inet6";
     const version = inst.version ?? (v6 ? 3 : 2);
     if (version === 2 && !Number.isInteger(inst.advertInterval)) {
@@ -42,10 +45,10 @@ export function validateKeepalivedCompat(spec: ParsedSpec): Issue[] {
       }
     });
   });
-  if (inSyncGroup) {
-    (spec.vrrp?.scripts ?? []).forEach((s, k) => {
-      if (s.weight !== undefined) out.error("keepalived-incompatible", ["vrrp", "scripts", k, "weight"], `keepalived ignores the weight of script ${s.name} inside a sync group`, "drop the weight");
-    });
-  }
+  (spec.vrrp?.scripts ?? []).forEach((s, k) => {
+    if (s.weight === undefined) return;
+    const by = instances.filter((inst) => grouped.has(inst.name) && (inst.trackScripts ?? []).some((t) => t.name === s.name)).map((inst) => inst.name);
+    if (by.length > 0) out.error("keepalived-incompatible", ["vrrp", "scripts", k, "weight"], `keepalived ignores the weight of script ${s.name} inside a sync group (tracked by ${by.join(", ")})`, "drop the weight, or track it from instances outside every sync group");
+  });
   return out.issues;
 }

@@ -13,6 +13,7 @@ import { validateHealthChecks } from "./validate-health-checks.js";
 import { validateKeepalivedCompat } from "./validate-keepalived-compat.js";
 import { validateRealServers } from "./validate-real-servers.js";
 import { validateServices } from "./validate-services.js";
+import { validateSyncGroups } from "./validate-sync-groups.js";
 import { validateVrrp } from "./validate-vrrp.js";
 import { IssueCollector } from "./validation-context.js";
 
@@ -29,6 +30,7 @@ export const RULE_FAMILIES: ReadonlyArray<readonly [string, RuleFamily]> = [
   ["ha", validateHa],
   ["ha pairs", validateHaPairs],
   ["keepalived compatibility", validateKeepalivedCompat],
+  ["sync groups", validateSyncGroups],
 ];
 
 /**

@@ -77,38 +77,21 @@ const EXPECTED: Record<string, { unsupported: string[]; differences?: string[] }
     unsupported: [...EMAIL(4), "192.168.200.3-10@17", "virtual_server@22", "real_server@29"],
   },
   "virtualhost": { unsupported: EMAIL(4) },
-  "vrrp": {
-    unsupported: [
-      ...EMAIL(4), "vrrp_instance@13", "garp_master_delay@16", "smtp_alert@17", "192.168.200.18@32", "vrrp_instance@36", "smtp_alert@38",
-      "vrrp_instance@49", "smtp_alert@52", "vrrp_instance@67", "smtp_alert@69",
-    ],
-    // the spec joins every VRRP instance into one sync group
-    differences: ["vrrp_sync_group: (absent) != SG_IPVS: VI_1 VI_2 VI_3 VI_4"],
-  },
+  // each instance keeps its own failover: no sync group is added
+  "vrrp": { unsupported: [...EMAIL(4), "smtp_alert@17", "192.168.200.18@32", "smtp_alert@38", "smtp_alert@52", "smtp_alert@69"] },
   "vrrp.localcheck": {
     unsupported: [
       "vrrp_script@11", "vrrp_script@19", "vrrp_script@24", "vrrp_script@30", "vrrp_script@36",
-      "vrrp_instance@42", "eth1@51", "eth2@52", "chk_sshd@56", "chk_haproxy@57", "chk_http_port@58", "chk_https_port@59", "chk_smtp_port@60",
-      "vrrp_instance@64", "eth0@73", "eth2@74", "chk_haproxy@78", "chk_http_port@79", "chk_https_port@80", "chk_smtp_port@81",
-      "vrrp_instance@85", "vrrp_instance@94", "vrrp_instance@103", "vrrp_instance@114", "vrrp_instance@124", "vrrp_instance@134", "vrrp_instance@144",
+      "chk_sshd@56", "chk_haproxy@57", "chk_http_port@58", "chk_https_port@59", "chk_smtp_port@60",
+      "chk_haproxy@78", "chk_http_port@79", "chk_https_port@80", "chk_smtp_port@81",
     ],
-    differences: ["vrrp_sync_group: (absent) != SG_IPVS: VI_1 VI_2 VI_3 VI_4 VI_5 VI_6 VI_7 VI_8 VI_9"],
   },
-  "vrrp.lvs_syncd": {
-    unsupported: ["vrrp_sync_group@3", "VI_2@4", "VI_3@5", "vrrp_instance@8", "vrrp_instance@26", "vrrp_instance@38"],
-    differences: ["vrrp_sync_group: (absent) != SG_IPVS: VI_1 VI_2 VI_3"],
-  },
+  "vrrp.lvs_syncd": { unsupported: ["vrrp_sync_group@3", "VI_2@4", "VI_3@5"] },
   "vrrp.routes": { unsupported: ["static_routes@7", "192.168.200.17@22", "192.168.200.18@23", "virtual_routes@25"] },
   "vrrp.rules": { unsupported: ["static_rules@9", "192.168.200.17@21", "192.168.200.18@22", "virtual_rules@24"] },
-  "vrrp.scripts": {
-    unsupported: ["notify_backup@11", "notify_master@12", "notify_fault@13", "vrrp_instance@16", "smtp_alert@19", "notify_backup@32", "notify_master@33", "notify_fault@34"],
-    differences: ["vrrp_sync_group: G1: VI_2 VI_3 != G1: VI_1 VI_2 VI_3"],
-  },
+  "vrrp.scripts": { unsupported: ["smtp_alert@19"] },
   "vrrp.static_ipaddress": { unsupported: ["static_ipaddress@7", "virtual_routes@21"] },
-  "vrrp.sync": {
-    unsupported: ["notify_backup@13", "notify_master@14", "notify_fault@15", "vrrp_sync_group@18"],
-    differences: ["vrrp_sync_group: G1: VI_1 VI_2 VI_5 VI_6 VI_7 VI_8 VI_9 | G2: VI_3 VI_4 != G1: VI_1 VI_2 VI_3 VI_4 VI_5 VI_6 VI_7 VI_8 VI_9"],
-  },
+  "vrrp.sync": { unsupported: [] },
 };
 
 const SAMPLES = samplesIn(CORPUS);

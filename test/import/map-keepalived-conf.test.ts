@@ -175,10 +175,11 @@ describe("vrrp_instance", () => {
     assert.deepEqual([inst.unicast, inst.unicastPeers], [true, ["198.51.100.2"]]);
     assert.deepEqual(inst.trackInterfaces, [{ name: "eth2" }]);
     assert.deepEqual([inst.advertInterval, inst.version], [2, 3]);
+    assert.deepEqual(inst.notifyMaster, ["/usr/local/bin/notify"]);
     assert.deepEqual(r.spec.directors[0]!.vrrp, { VI_1: { unicastSrcIp: "198.51.100.1" } });
     assert.deepEqual(r.spec.directors[0]!.interfaces, ["eth0", "eth2"]);
     // preempt_delay clashes with the initial MASTER state: keepalived warns, the spec refuses it
-    assert.deepEqual(keys(r), ["203.0.113.8@8", "203.0.113.9@9", "203.0.113.7@10", "preempt_delay@23", "notify_master@25"]);
+    assert.deepEqual(keys(r), ["203.0.113.8@8", "203.0.113.9@9", "203.0.113.7@10", "preempt_delay@23"]);
   });
 
   test("a long auth_pass is cut to the 8 characters keepalived sends; no message shows it", () => {
@@ -194,19 +195,31 @@ describe("vrrp_instance", () => {
     assert.deepEqual(r.spec.directors[0]!.interfaces, ["eth0", "eth1"]);
   });
 
-  test("sync groups: a partial group, a second group and a group-less config are reported", () => {
+  test("sync groups are imported exactly: partial groups, several groups with notify scripts, instances on their own", () => {
     const three = [
-      ...instance("VI_1", 1, "state MASTER", "priority 100", "virtual_ipaddress {", "  203.0.113.1", "}"), // 1-9
-      ...instance("VI_2", 2, "state MASTER", "priority 100", "virtual_ipaddress {", "  203.0.113.2", "}"), // 10-18
-      ...instance("VI_3", 3, "state MASTER", "priority 100", "virtual_ipaddress {", "  203.0.113.3", "}"), // 19-27
+      ...instance("VI_1", 1, "state MASTER", "priority 100", "garp_master_delay 3", "virtual_ipaddress {", "  203.0.113.1", "}"), // 1-10
+      ...instance("VI_2", 2, "state MASTER", "priority 100", "virtual_ipaddress {", "  203.0.113.2", "}"), // 11-19
+      ...instance("VI_3", 3, "state MASTER", "priority 100", "virtual_ipaddress {", "  203.0.113.3", "}"), // 20-28
     ];
-    const partial = imp(conf(...three, "vrrp_sync_group G1 {", "  group {", "    VI_1", "    VI_2", "  }", "}", "vrrp_sync_group G2 {", "  group {", "    VI_3", "  }", "}"));
-    assert.equal(partial.spec.vrrp!.syncGroup, "G1");
-    assert.deepEqual(keys(partial), ["vrrp_sync_group@34"]);
+    const partial = imp(conf(
+      ...three,
+      "vrrp_sync_group G1 {", "  group {", "    VI_1", "    VI_2", "  }", "  notify_master \"/usr/local/bin/g1 master\"", "}", // 29-35
+      "vrrp_sync_group G2 {", "  group {", "    VI_3 VI_2", "  }", "}", // 36-40
+    ));
+    assert.equal(partial.spec.vrrp!.syncGroup, undefined);
+    assert.equal(partial.spec.vrrp!.instances![0]!.garpMasterDelay, 3);
+    // VI_2 is already in G1 (keepalived ignores the second membership); G2 is left with VI_3 alone, which the spec refuses
+    assert.deepEqual(partial.spec.vrrp!.syncGroups, [{ name: "G1", instances: ["VI_1", "VI_2"], notifyMaster: ["/usr/local/bin/g1", "master"] }]);
+    assert.deepEqual(keys(partial), ["vrrp_sync_group@36", "VI_3@38"]);
+    // no group: every instance on its own
     const none = imp(conf(...three));
     assert.equal(none.spec.vrrp!.syncGroup, undefined);
-    assert.deepEqual(keys(none), ["vrrp_instance@1", "vrrp_instance@10", "vrrp_instance@19"]);
-    assert.match(none.findings[0]!.message, /SG_IPVS/);
+    assert.deepEqual(none.spec.vrrp!.syncGroups, []);
+    assert.deepEqual(keys(none), []);
+    // one group of every instance: the simple form
+    const all = imp(conf(...three, "vrrp_sync_group G { group { VI_1 VI_2 VI_3 } }"));
+    assert.equal(all.spec.vrrp!.syncGroup, "G");
+    assert.equal(all.spec.vrrp!.syncGroups, undefined);
     const single = imp(conf(...instance("VI_1", 1, "state MASTER", "priority 100", "virtual_ipaddress {", "  203.0.113.1", "}"), "vrrp_sync_group G { group { VI_1 } }"));
     assert.deepEqual(keys(single), ["vrrp_sync_group@10"]);
   });

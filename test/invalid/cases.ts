@@ -118,6 +118,13 @@ export interface InvalidCase {
 
 // small accessors so mutations read as one line
 const svc = (s: SpecInput, i: number) => s.services[i]!;
+
+/** Adds plain VRRP instances (VRID 60, 61, ... on eth1) next to the base spec's VI_1. */
+function withSecondInstance(s: SpecInput, ...names: string[]): void {
+  (names.length > 0 ? names : ["VI_2"]).forEach((name, k) => {
+    s.vrrp!.instances!.push({ name, interface: "eth1", virtualRouterId: 60 + k, vips: [`192.0.2.${60 + k}/32`], unicast: true });
+  });
+}
 const srv = (s: SpecInput, i: number, j: number) => s.services[i]!.pool.servers[j]!;
 const inst = (s: SpecInput) => s.vrrp!.instances![0]!;
 const stateless = (s: SpecInput) => {
@@ -504,6 +511,48 @@ export const CASES: InvalidCase[] = [
 
   // ---- VRRP
   {
+    name: "syncGroup and syncGroups together",
+    mutate: (s) => { withSecondInstance(s); s.vrrp!.syncGroup = "SG"; s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1", "VI_2"] }]; },
+    stage: "validate", code: "invalid-value", path: "vrrp.syncGroup",
+    message: "but syncGroups lists the groups too",
+  },
+  {
+    name: "two sync groups with one name",
+    mutate: (s) => { withSecondInstance(s, "VI_2", "VI_3"); s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1", "VI_2"] }, { name: "G1", instances: ["VI_3", "VI_4"] }]; },
+    stage: "validate", code: "duplicate-name", path: "vrrp.syncGroups[1].name",
+    message: "sync group G1 is defined twice",
+  },
+  {
+    name: "a sync group naming an undefined instance",
+    mutate: (s) => { withSecondInstance(s); s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1", "VI_2", "VI_9"] }]; },
+    stage: "validate", code: "unknown-vrrp-instance", path: "vrrp.syncGroups[0].instances[2]",
+    message: "names instance VI_9, which vrrp.instances does not define",
+  },
+  {
+    name: "a sync group of one instance",
+    mutate: (s) => { withSecondInstance(s); s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1"] }]; },
+    stage: "validate", code: "keepalived-incompatible", path: "vrrp.syncGroups[0].instances",
+    message: "a group of fewer than two instances syncs nothing",
+  },
+  {
+    name: "an instance in two sync groups",
+    mutate: (s) => { withSecondInstance(s, "VI_2", "VI_3"); s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1", "VI_2"] }, { name: "G2", instances: ["VI_3", "VI_1"] }]; },
+    stage: "validate", code: "keepalived-incompatible", path: "vrrp.syncGroups[1].instances[1]",
+    message: "instance VI_1 is already in sync group G1",
+  },
+  {
+    name: "the members of a sync group prefer different masters",
+    mutate: (s) => { withSecondInstance(s); s.directors[1]!.vrrp = { VI_2: { priority: 200 } }; s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1", "VI_2"] }]; },
+    stage: "validate", code: "vrrp-pair-mismatch", path: "vrrp.syncGroups[0]", severity: "warning",
+    message: "prefer different masters (lb1 for VI_1; lb2 for VI_2)",
+  },
+  {
+    name: "a director starts the members of a sync group in different states",
+    mutate: (s) => { withSecondInstance(s); s.directors[0]!.vrrp = { VI_2: { state: "BACKUP" } }; s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1", "VI_2"] }]; },
+    stage: "validate", code: "vrrp-pair-mismatch", path: "directors[0].vrrp", severity: "warning",
+    message: "starts the instances of sync group G1 in different states (MASTER: VI_1; BACKUP: VI_2)",
+  },
+  {
     name: "duplicate VRID on one interface",
     mutate: (s) => { s.vrrp!.instances!.push({ name: "VI_2", interface: "eth1", virtualRouterId: 51, vips: ["192.0.2.12/32"] }); },
     stage: "validate", code: "duplicate-vrid", path: "vrrp.instances[1].virtualRouterId",
@@ -805,6 +854,15 @@ export const CASES: InvalidCase[] = [
 
 /** Mutations of the base spec that look suspicious but are valid: each must yield no issue. */
 export const VALID_VARIANTS: { name: string; mutate: (spec: SpecInput) => void }[] = [
+  {
+    name: "independent instances (syncGroups: []) may track with weights",
+    mutate: (s) => {
+      withSecondInstance(s);
+      s.vrrp!.syncGroups = [];
+      s.vrrp!.instances![1]!.trackInterfaces = [{ name: "eth0", weight: -10 }];
+      s.vrrp!.scripts![0]!.weight = 5;
+    },
+  },
   {
     name: "per-server checks and settings: own checks, none, overrides, notify scripts",
     mutate: (s) => {

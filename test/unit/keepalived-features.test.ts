@@ -233,3 +233,106 @@ describe("virtual-server settings of keepalived 2.2: quorum, alpha/omega, ha_sus
     });
   }
 });
+
+describe("independent VRRP instances and several sync groups", () => {
+  const lb2 = { name: "lb2", interfaces: ["eth0", "eth1"] };
+  const spec = (): SpecInput => ({
+    directors: [{ name: "lb1", interfaces: ["eth0", "eth1"] }, lb2],
+    services: [],
+    vrrp: {
+      instances: [
+        // on its own: tracking with weights, garp delay, its own notify scripts
+        {
+          name: "VI_A", interface: "eth0", virtualRouterId: 10, vips: ["192.0.2.10/32"], garpMasterDelay: 2,
+          trackInterfaces: [{ name: "eth1", weight: -20 }], trackScripts: [{ name: "chk", weight: 10 }],
+          notifyMaster: ["/bin/true", "a", "master"], notifyBackup: ["/bin/true", "a", "backup"], notifyFault: ["/bin/true", "a", "fault"],
+          notifyStop: ["/bin/true", "a", "stop"], notify: ["/bin/true", "a"],
+        },
+        { name: "VI_B", interface: "eth0", virtualRouterId: 11, vips: ["192.0.2.11/32"] },
+        { name: "VI_C", interface: "eth1", virtualRouterId: 12, vips: ["192.0.2.12/32"], trackScripts: [{ name: "chk" }] },
+        // on its own, never taking the VIP back
+        { name: "VI_D", interface: "eth1", virtualRouterId: 13, vips: ["192.0.2.13/32"], nopreempt: true },
+        // preempting after a delay: every director starts as BACKUP
+        { name: "VI_E", interface: "eth1", virtualRouterId: 14, vips: ["192.0.2.14/32"], preemptDelay: 30 },
+      ],
+      scripts: [{ name: "chk", command: ["/bin/true"] }],
+      syncGroups: [{ name: "G1", instances: ["VI_C", "VI_B"], notifyMaster: ["/bin/true", "g1", "master"], notify: ["/bin/true", "g1"] }],
+    },
+  });
+  const withBackupStart = (s: SpecInput): SpecInput => {
+    s.directors[0]!.vrrp = { VI_E: { state: "BACKUP" } };
+    return s;
+  };
+  const out = compiled(withBackupStart(spec()));
+  const conf = out.directors[0]!.keepalivedConf;
+
+  test("only the listed group is rendered, with its notify scripts; the others are instances on their own", () => {
+    assert.deepEqual(block(conf, "vrrp_sync_group G1"), [
+      "group {", "VI_B", "VI_C", "}", 'notify_master "/bin/true g1 master"', 'notify "/bin/true g1"',
+    ]);
+    assert.equal(conf.match(/vrrp_sync_group/g)?.length, 1);
+    const a = block(conf, "vrrp_instance VI_A");
+    for (const line of [
+      "garp_master_delay 2", "eth1 weight -20", "chk weight 10", 'notify_master "/bin/true a master"', 'notify_backup "/bin/true a backup"',
+      'notify_fault "/bin/true a fault"', 'notify_stop "/bin/true a stop"', 'notify "/bin/true a"',
+    ]) assert.ok(a.includes(line), `${line} missing from\n${a.join("\n")}`);
+    assert.ok(block(conf, "vrrp_instance VI_D").includes("nopreempt"));
+    assert.ok(block(conf, "vrrp_instance VI_E").includes("preempt_delay 30"));
+  });
+
+  test("without syncGroups the spec keeps its one group of every instance (the default is unchanged)", () => {
+    const s = spec();
+    delete s.vrrp!.syncGroups;
+    for (const inst of s.vrrp!.instances!) {
+      delete inst.trackInterfaces; delete inst.trackScripts;
+    }
+    const c = compiled(withBackupStart(s)).directors[0]!.keepalivedConf;
+    assert.deepEqual(block(c, "vrrp_sync_group SG_IPVS"), ["group {", "VI_A", "VI_B", "VI_C", "VI_D", "VI_E", "}"]);
+  });
+
+  test("keepalived -t -e accepts both directors' configs", { skip }, async () => {
+    await assertKeepalivedAccepts(out);
+  });
+
+  test("importing the rendered config gives a spec that compiles to the same keepalived.conf", () => {
+    const { again, findings } = reimported(out);
+    assert.deepEqual(findings, []);
+    assert.equal(again.directors[0]!.keepalivedConf, conf);
+  });
+
+  // what validate() refuses about groups, keepalived -t refuses (warns about) too
+  const refused: Array<{ name: string; mutate: (s: SpecInput) => void; issues: string[]; keepalivedSays: RegExp }> = [
+    {
+      name: "a tracking weight of an instance in a sync group",
+      mutate: (s) => { s.vrrp!.syncGroups![0]!.instances.push("VI_A"); },
+      issues: [
+        "keepalived-incompatible vrrp.instances[0].trackInterfaces[0].weight",
+        "keepalived-incompatible vrrp.instances[0].trackScripts[0].weight",
+      ],
+      keepalivedSays: /ignoring eth1 tracked interface weight due to SYNC group/,
+    },
+    {
+      name: "a script weight tracked by an instance in a sync group",
+      mutate: (s) => { s.vrrp!.scripts![0]!.weight = 5; },
+      issues: ["keepalived-incompatible vrrp.scripts[0].weight"],
+      keepalivedSays: /\(VI_C\) ignoring tracked script chk with weights due to SYNC group/,
+    },
+    {
+      name: "an instance in two sync groups",
+      mutate: (s) => { s.vrrp!.syncGroups!.push({ name: "G2", instances: ["VI_B", "VI_D"] }); },
+      issues: ["keepalived-incompatible vrrp.syncGroups[1].instances", "keepalived-incompatible vrrp.syncGroups[1].instances[0]"],
+      keepalivedSays: /cannot exist in more than one sync group/,
+    },
+  ];
+  for (const r of refused) {
+    test(`refused by validate() and by keepalived -t alike: ${r.name}`, { skip }, async () => {
+      const s = withBackupStart(spec());
+      r.mutate(s);
+      const { model, issues } = renderedUnvalidated(s);
+      assert.deepEqual(issues.sort(), r.issues);
+      const k = await checkDirector(model, model.directors[0]!);
+      assert.notEqual(k.code, 0, k.conf);
+      assert.match(k.stderr, r.keepalivedSays);
+    });
+  }
+});
