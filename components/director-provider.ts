@@ -87,7 +87,7 @@ function plainOf(props: DirectorResourceProps): Omit<DirectorResourceProps, (typ
 
 function targetOf(props: DirectorResourceProps): SshTargetConfig {
   const c = props.connection;
-  const t: SshTargetConfig = { host: c.host, port: c.port, user: c.user, hostKey: c.hostKey };
+  const t: SshTargetConfig = { name: props.director, host: c.host, port: c.port, user: c.user, hostKey: c.hostKey };
   if (props.credentials?.privateKey) t.privateKey = props.credentials.privateKey;
   if (props.credentials?.privateKeyPassword) t.passphrase = props.credentials.privateKeyPassword;
   if (c.agentSocketPath) t.agent = c.agentSocketPath;
@@ -98,7 +98,8 @@ function targetOf(props: DirectorResourceProps): SshTargetConfig {
 /** One message per failure, naming the director, never a stack trace. */
 class DirectorError extends Error {
   constructor(director: string, message: string) {
-    super(`director ${director}: ${message}`);
+    // the SSH transport's messages name the director already: `director lb1 (host:22): ...`
+    super(message.startsWith(`director ${director} `) ? message : `director ${director}: ${message}`);
     this.name = "DirectorError";
     // Pulumi's dynamic provider host prints a failed check/diff/read/delete as
     // `${e}: ${e.stack}`: without frames, that is the message and nothing else

@@ -217,13 +217,15 @@ describe("the serialized director provider, loaded as Pulumi's dynamic provider 
   });
 
   it("in a fresh process, a director that cannot be reached fails diff with one message naming it, no stack trace", { timeout: 120_000 }, async () => {
-    // the mocked program's own connection: 127.0.0.1:9, where nothing listens (no key: the refusal comes first)
-    const unreachable = { ...mockProps, credentials: {} };
+    // the mocked program's own connection: 127.0.0.1:9, where nothing listens (an agent to
+    // authenticate with, so the attempt gets as far as the TCP connect)
+    const { connection: c } = mockProps as { connection: Record<string, unknown> };
+    const unreachable = { ...mockProps, credentials: {}, connection: { ...c, agentSocketPath: join(work, "no-agent.sock") } };
     const run = await runInFreshHost({ id: ID, olds: unreachable, news: unreachable, steps: ["diff"] });
     assert.equal(run.code, 0, run.stderr);
     const diff = run.results.diff as { error?: string };
-    assert.match(diff.error ?? "", new RegExp(`^director ${DIRECTOR_NAME}: .*ECONNREFUSED`));
-    assert.match(run.stderr, new RegExp(`director ${DIRECTOR_NAME}: `), "the host printed the failure");
+    assert.match(diff.error ?? "", new RegExp(`^director ${DIRECTOR_NAME} \\(127\\.0\\.0\\.1:9\\): connection refused$`));
+    assert.match(run.stderr, new RegExp(`director ${DIRECTOR_NAME} \\(127\\.0\\.0\\.1:9\\): connection refused`), "the host printed the failure");
     assert.ok(!(diff.error ?? "").includes("placeholderkeymaterial"));
     // the host prints the error with its stack (console.error(`${e}: ${e.stack}`)): the stack must be the message alone
     assert.doesNotMatch(run.stderr, STACK_FRAME, `a stack trace on stderr:\n${run.stderr}`);
