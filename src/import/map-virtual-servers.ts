@@ -626,9 +626,9 @@ function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity
 
 /**
  * inhibit_on_failure / alpha: keepalived sets them per virtual server (the servers' default)
- * and per real server; the spec per pool and per server. The pool takes the virtual
- * server's value (or `true` when every real server sets it); a server whose effective value
- * differs gets its own.
+ * and per real server; so does the spec, per pool and per server. The pool takes the
+ * virtual server's value; a server whose own value differs keeps it (the spec renders each
+ * where it was, so a re-import gives the same config).
  */
 function poolFlagFromServers(
   ctx: ImportContext, t: VirtualServerTemplate, pool: PoolInput, key: "inhibit" | "alpha", poolKey: "inhibitOnFailure" | "alpha",
@@ -637,9 +637,6 @@ function poolFlagFromServers(
   let poolValue = false;
   if (vs?.value) {
     field(ctx, pool, poolKey, vs);
-    poolValue = true;
-  } else if (t.servers.every((rs) => rs[key]?.value === true)) {
-    pool[poolKey] = true;
     poolValue = true;
   }
   t.servers.forEach((rs, j) => {

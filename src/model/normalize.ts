@@ -108,11 +108,14 @@ export function ipvsServiceOf(s: ServiceSpec): IpvsService {
 }
 
 /**
- * keepalived owns a service when any check applies to it: the pool's default checks, or
- * one server's own (ownership is per service, never per server).
+ * keepalived owns a service when any check applies to it: some server's checks (its own,
+ * else the pool's) are not empty; a pool without servers by its own checks. Ownership is
+ * per service, never per server.
  */
 export function hasHealthChecks(s: ServiceSpec): boolean {
-  return (s.pool.healthChecks?.length ?? 0) > 0 || s.pool.servers.some((rs) => (rs.healthChecks?.length ?? 0) > 0);
+  const pool = s.pool.healthChecks?.length ?? 0;
+  if (s.pool.servers.length === 0) return pool > 0;
+  return s.pool.servers.some((rs) => (rs.healthChecks?.length ?? pool) > 0);
 }
 
 /** A real server's keepalived settings that differ from its pool's, or undefined when none do. */

@@ -171,7 +171,7 @@ export const Pool = z
   .strictObject({
     forwarding: Forwarding.default({ method: "nat" }),
     servers: z.array(RealServer),
-    healthChecks: z.array(HealthCheck).optional().meta({ description: "every server's checks unless it has its own; any check (here or on a server): keepalived owns the service, none: the applier does" }),
+    healthChecks: z.array(HealthCheck).optional().meta({ description: "every server's checks unless it has its own; a check on some server (its own or these): keepalived owns the service, none: the applier does" }),
     delayLoop: Seconds.optional(),
     connectTimeout: Seconds.optional(),
     retry: range(0, 1000, "retry").optional(),
