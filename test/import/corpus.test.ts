@@ -53,7 +53,21 @@ const EMAIL = (first: number) => [
   `notification_email@${first}`, `notification_email_from@${first + 3}`, `smtp_server@${first + 4}`, `smtp_connect_timeout@${first + 5}`,
 ];
 
-/** What each sample loses or changes on import (`keyword@line`), and how the rendered config differs. */
+/**
+ * What each sample loses or changes on import (`keyword@line`), and how the rendered config
+ * differs (no sample differs any more). Each finding is something keepalived allows and the
+ * spec deliberately does not say, or something keepalived itself ignores or rejects:
+ * - e-mail (`notification_email*`, `smtp_*`, `smtp_alert`): alerts are not modelled;
+ * - `@name` conditional lines, `use_vmac`, `static_*`, `virtual_routes`/`virtual_rules`, a VIP on
+ *   another device: host network configuration, or generated configuration (import the
+ *   expanded config of one director);
+ * - a vrrp_script whose command is not an absolute program (`killall`, `</dev/tcp/...`) and the
+ *   track_script entries naming it: commands are checked argv, keepalived searches PATH;
+ * - `state MASTER` with AH, `protocol` of a fwmark service, the old sync group syntax, a VIP
+ *   listed twice: keepalived clears, ignores or rejects them itself;
+ * - NOT YET EXPRESSIBLE (issue #16 point 3, virtual_server_group): the group samples, where a
+ *   group becomes one service per entry and an address range is reported.
+ */
 const EXPECTED: Record<string, { unsupported: string[]; differences?: string[] }> = {
   "HTTP_GET.port": { unsupported: EMAIL(4) },
   "IPv6": { unsupported: ["virtual_server_group@7"] },

@@ -485,6 +485,12 @@ export const CASES: InvalidCase[] = [
     message: "keepalived never sees this server",
   },
   {
+    name: "every server opts out of the pool's checks: no check runs, the applier owns the service",
+    mutate: (s) => { for (const rs of svc(s, 0).pool.servers) rs.healthChecks = []; },
+    stage: "validate", code: "server-setting-without-checks", path: "services[0].pool.servers[1].healthChecks",
+    message: 'service "web" (tcp/192.0.2.10:80) has no health check',
+  },
+  {
     name: "a server's notifyDown that is not an absolute program",
     mutate: (s) => { svc(s, 0).pool.servers[0]!.notifyDown = ["alert.sh"]; },
     stage: "schema", code: "invalid-command", path: "services[0].pool.servers[0].notifyDown[0]",
