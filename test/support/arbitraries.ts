@@ -310,8 +310,12 @@ export function arbSpecCase(opts: TableOptions = {}): fc.Arbitrary<SpecCase> {
             return s.key.kind === "addr" && on !== undefined && on.length < names.length ? [s.key.address] : [];
           }));
           const vips = [...new Set(services.flatMap((s) => (s.key.kind === "addr" && s.family === "inet" && !partial.has(s.key.address) ? [s.key.address] : [])))];
+          // with none, a VIP no service uses (a partial service on it would be refused)
+          const used = new Set(services.flatMap((s) => (s.key.kind === "addr" ? [s.key.address] : [])));
+          let spare = 254;
+          while (used.has(`203.0.113.${spare}`)) spare--;
           spec.vrrp = {
-            instances: [{ name: "VI_1", interface: "eth0", virtualRouterId: vrid, vips: vips.length > 0 ? vips.map((v) => `${v}/32`) : ["203.0.113.254/32"] }],
+            instances: [{ name: "VI_1", interface: "eth0", virtualRouterId: vrid, vips: vips.length > 0 ? vips.map((v) => `${v}/32`) : [`203.0.113.${spare}/32`] }],
           };
         }
         const tables: Record<string, IpvsTable> = {};
