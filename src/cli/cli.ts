@@ -7,11 +7,16 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { buildFiles, compileText, type CompileOutput, type CompileResult } from "../compile.js";
 import { formatIssues, type Issue } from "../issues.js";
 import { formatPlanJson, formatPlanMarkdown, formatPlanText } from "../plan/format-plan.js";
+import { rolloutGroups } from "../plan/plan.js";
 import type { Plan } from "../plan/plan-types.js";
 import { messageOf, reasonOf } from "../system-errors.js";
 import { FileError, readTextFile, writeBuildOutput, writePlanFile } from "./files.js";
 import { registerImportCommand } from "./import-command.js";
-import { applyPlan, DEFAULT_CONNECT_TIMEOUT_SECONDS, driftOf, loadPlan, planAgainst, readLiveStates, type RolloutOptions } from "./rollout.js";
+import { Progress, seconds as inSeconds } from "./progress.js";
+import {
+  DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_MAX_FAILURES, DEFAULT_PARALLEL, driftOf, failureReason, loadPlan, planAgainst, readLiveStates, reportPlanned,
+  rollOut, type RolloutOptions, type StagedApplyRunner,
+} from "./rollout.js";
 
 /** Where the CLI writes and what it may read: injected so tests run it in-process. */
 export interface CliIo {
@@ -21,6 +26,13 @@ export interface CliIo {
   cwd: string;
   /** asks the operator a yes/no question; absent when nobody can answer (no terminal) */
   confirm?: (question: string) => Promise<boolean>;
+  /**
+   * `err` is a terminal: progress is a status row per director redrawn in place; otherwise
+   * (CI logs, tests) one plain `[director] phase` line per phase
+   */
+  isTTY?: boolean;
+  /** runs one staged apply (tests pass a fake director; default: over SSH) */
+  runApply?: StagedApplyRunner;
 }
 
 export const EXIT_OK = 0;
@@ -78,15 +90,42 @@ function seconds(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) =>
   };
 }
 
-/** Progress from the directors, one `[director] ` prefix per complete line. */
-function prefixLines(io: CliIo): (director: string, text: string) => void {
+/** A whole number, at least 1: a usage error otherwise. */
+function atLeastOne(value: string): number {
+  if (!/^\s*\d+\s*$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError("a whole number of at least 1 is expected");
+  return Number(value);
+}
+
+/**
+ * The directors' logs on stdout, one `[director] ` prefix per complete line, so lines of
+ * directors running at once never mix mid-line. `live`: each line as it comes; otherwise
+ * each director's lines as one block when it ends (`end`).
+ */
+function directorLogs(write: (text: string) => void, live: boolean): { report: (director: string, text: string) => void; end: (director: string) => void } {
   const pending = new Map<string, string>();
-  return (director, text) => {
-    const buffered = (pending.get(director) ?? "") + text;
-    const lines = buffered.split("\n");
-    pending.set(director, lines.pop() ?? "");
-    for (const line of lines) io.out(`[${director}] ${line}\n`);
+  const blocks = new Map<string, string>();
+  return {
+    report: (director, text) => {
+      const lines = ((pending.get(director) ?? "") + text).split("\n");
+      pending.set(director, lines.pop() ?? "");
+      const out = lines.map((line) => `[${director}] ${line}\n`).join("");
+      if (out === "") return;
+      if (live) write(out);
+      else blocks.set(director, (blocks.get(director) ?? "") + out);
+    },
+    end: (director) => {
+      const rest = pending.get(director);
+      pending.delete(director);
+      const out = (blocks.get(director) ?? "") + (rest ? `[${director}] ${rest}\n` : "");
+      blocks.delete(director);
+      if (out !== "") write(out);
+    },
   };
+}
+
+/** How many groups of directors (rolloutGroups) the plan may roll out side by side. */
+function rolloutGroupCount(output: CompileOutput, plan: Plan): number {
+  return rolloutGroups(output.model, plan.directors.filter((d) => !d.empty).map((d) => d.director)).length;
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -135,10 +174,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(`wrote ${files.length} files to ${opts.out}: ${files.map((f) => f.path).join(", ")}\n`);
     });
 
-  const rolloutOptions = (o: { identity?: string; owner: string; prune?: boolean; drainTimeout: number; connectTimeout: number; director?: string[] }): RolloutOptions => {
+  const rolloutOptions = (o: { identity?: string; owner: string; prune?: boolean; drainTimeout: number; connectTimeout: number; director?: string[]; parallel: number; maxFailures?: number }): RolloutOptions => {
     const r: RolloutOptions = {
-      owner: o.owner, prune: o.prune === true, drainTimeoutSeconds: o.drainTimeout, connectTimeoutSeconds: o.connectTimeout,
+      owner: o.owner, prune: o.prune === true, drainTimeoutSeconds: o.drainTimeout, connectTimeoutSeconds: o.connectTimeout, parallel: o.parallel,
     };
+    if (o.maxFailures !== undefined) r.maxFailures = o.maxFailures;
     if (o.identity !== undefined) r.identity = resolve(io.cwd, o.identity);
     if (o.director !== undefined) r.directors = o.director;
     return r;
@@ -150,7 +190,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .option("--owner <name>", "owner name recorded on the directors (two specs may share a director)", "ipvsc")
       .option("--prune", "also remove foreign services nobody owns")
       .option("--drain-timeout <seconds>", "longest wait for drained real servers", seconds(0), 300)
-      .option("--connect-timeout <seconds>", "longest wait for a director to answer and finish the SSH handshake", seconds(1e-3, 86_400), DEFAULT_CONNECT_TIMEOUT_SECONDS);
+      .option("--connect-timeout <seconds>", "longest wait for a director to answer and finish the SSH handshake", seconds(1e-3, 86_400), DEFAULT_CONNECT_TIMEOUT_SECONDS)
+      .option("--parallel <n>", "most directors read or rolled out at once (an HA pair is always one at a time)", atLeastOne, DEFAULT_PARALLEL);
+  const progressOf = () => new Progress({ write: io.err, tty: io.isTTY === true });
 
   const compiled = async (spec: string) => {
     const result = await compileFile(spec, io);
@@ -184,7 +226,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option("-f, --format <format>", "text, json or markdown").choices(["text", "json", "markdown"]).default("text"))
     .option("-o, --out <file>", "also save the plan as JSON (for apply --plan)")
     .action(rolloutAction("plan", async (output, opts, o) => {
-      const plan = planAgainst(output, await readLiveStates(output, opts), opts);
+      const progress = progressOf();
+      let plan: Plan;
+      try {
+        plan = planAgainst(output, await readLiveStates(output, opts, progress), opts);
+        reportPlanned(plan, progress);
+      } finally {
+        progress.stop();
+      }
       if (o.format === "json") io.out(formatPlanJson(plan));
       else if (o.format === "markdown") io.out(formatPlanMarkdown(plan));
       else io.out(formatPlanText(plan, { color: io.env.NO_COLOR === undefined && io.env.FORCE_COLOR !== undefined }));
@@ -193,14 +242,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }));
 
   withRolloutOptions(program.command("apply"))
-    .description("roll the spec out: backups first, the master last, stopping at the first failure")
+    .description("roll the spec out: HA pairs backups first, the master last; independent pairs side by side (--parallel); no new director after a failure")
     .argument("<spec>", "spec file")
     .option("-y, --yes", "do not ask before changing anything")
     .option("--plan <file>", "apply exactly this saved plan (refused if a director changed since)")
+    .option("--max-failures <n>", "no director starts once this many have failed (the running ones finish)", atLeastOne, DEFAULT_MAX_FAILURES)
     .action(rolloutAction("apply", async (output, opts, o) => {
-      const plan: Plan = typeof o.plan === "string"
-        ? await loadPlan(resolve(io.cwd, o.plan))
-        : planAgainst(output, await readLiveStates(output, opts), opts);
+      let plan: Plan;
+      if (typeof o.plan === "string") plan = await loadPlan(resolve(io.cwd, o.plan));
+      else {
+        const reading = progressOf();
+        try {
+          plan = planAgainst(output, await readLiveStates(output, opts, reading), opts);
+          reportPlanned(plan, reading);
+        } finally {
+          reading.stop();
+        }
+      }
       io.out(formatPlanText(plan));
       if (plan.directors.every((d) => d.empty)) {
         io.out("nothing to do\n");
@@ -216,11 +274,32 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           return EXIT_INVALID;
         }
       }
-      const results = await applyPlan(output, plan, opts, prefixLines(io));
-      for (const r of results) io.out(`${r.director}: ${r.outcome.code === 0 ? "applied" : "FAILED"}; the director is in its ${r.outcome.state.toUpperCase()} state\n`);
-      const skipped = plan.order.slice(results.length);
-      if (skipped.length > 0) io.out(`not attempted: ${skipped.join(", ")} (rollout stopped at the first failure)\n`);
-      return results.some((r) => r.outcome.code !== 0) ? EXIT_INVALID : EXIT_OK;
+      const progress = progressOf();
+      // directors that may run at the same time print their logs as blocks; one at a time, live
+      const concurrent = (opts.parallel ?? DEFAULT_PARALLEL) > 1 && rolloutGroupCount(output, plan) > 1;
+      const logs = directorLogs((text) => progress.around(() => io.out(text)), !concurrent);
+      let rollout;
+      try {
+        rollout = await rollOut(output, plan, opts, { report: logs.report, end: logs.end, progress, ...(io.runApply ? { run: io.runApply } : {}) });
+      } finally {
+        progress.stop();
+      }
+      const { results, notAttempted, groups } = rollout;
+      const failed = results.filter((r) => r.outcome.code !== 0);
+      // the summary, in rollout order whatever finished first
+      io.out("\n");
+      for (const r of results) {
+        const state = `the director is in its ${r.outcome.state.toUpperCase()} state`;
+        io.out(r.outcome.code === 0
+          ? `${r.director}: applied; ${state} (${inSeconds(r.ms)})\n`
+          : `${r.director}: FAILED; ${state}: ${failureReason(r.outcome) ?? `exit ${r.outcome.code}`} (${inSeconds(r.ms)})\n`);
+      }
+      for (const n of notAttempted) {
+        const stopper = groups.find((g) => g.includes(n))?.find((d) => failed.some((r) => r.director === d));
+        io.out(`${n}: not attempted; unchanged (${stopper !== undefined ? `its HA group stopped at ${stopper}'s failure` : `no director starts after ${failed.length} failure(s), --max-failures ${opts.maxFailures ?? DEFAULT_MAX_FAILURES}`})\n`);
+      }
+      io.out(`summary: ${results.length - failed.length} applied, ${failed.length} FAILED, ${notAttempted.length} not attempted, of ${plan.order.length} director(s)\n`);
+      return failed.length > 0 ? EXIT_INVALID : EXIT_OK;
     }));
 
   withRolloutOptions(program.command("drift"))
@@ -228,7 +307,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .argument("<spec>", "spec file")
     .option("--strict", "count everything not ours as drift too: services other owners record, and ours that another owner records as well")
     .action(rolloutAction("drift", async (output, opts, o) => {
-      const plan = planAgainst(output, await readLiveStates(output, opts), opts);
+      const progress = progressOf();
+      let plan: Plan;
+      try {
+        plan = planAgainst(output, await readLiveStates(output, opts, progress), opts);
+        reportPlanned(plan, progress);
+      } finally {
+        progress.stop();
+      }
       let drifted = false;
       for (const dp of plan.directors) {
         const r = driftOf(dp, { strict: o.strict === true });

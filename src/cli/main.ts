@@ -34,5 +34,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   err: (s) => void (gone.err || process.stderr.write(s)),
   env: process.env,
   cwd: process.cwd(),
+  // progress redrawn in place only on a terminal; CI logs get one plain line per phase
+  isTTY: process.stderr.isTTY === true && process.env.TERM !== "dumb",
   ...(confirm ? { confirm } : {}),
 });

@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { teardownKeepalivedConf } from "../../components/ipvs-director.js";
-import { compile, desiredDirectorView } from "../../src/index.js";
+import { compile, compileText, desiredDirectorView, formatIssues } from "../../src/index.js";
 import type { Registered, RegisteredOutputs } from "./support/mocks.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -214,5 +214,49 @@ describe("examples/pulumi-ha-pair", () => {
       assert.equal(inputs.owner, "edge");
       assert.equal(inputs.drainTimeoutSeconds, 30);
     }
+  });
+});
+
+describe("examples/pulumi-fleet", () => {
+  const run = runs.get("pulumi-fleet")!;
+  const byName = (n: string) => run.resources.find((r) => r.name === n)!;
+  const SITES = ["ams", "fra", "lon"];
+
+  test("one cluster per site, two directors each, each with one director resource; a chain within a site, none across sites", () => {
+    const expected = SITES.flatMap((s) => [
+      `fleet-${s} ipvs:index:IpvsCluster`,
+      ...["lb1", "lb2"].flatMap((d) => [`fleet-${s}-${s}-${d} ipvs:index:IpvsDirector`, `fleet-${s}-${s}-${d}-state ${STATE_TYPE}`]),
+    ]);
+    assert.deepEqual(run.resources.map((r) => `${r.name} ${r.type}`).sort(), expected.sort());
+    assert.deepEqual(run.exports.rolloutOrders!.value, Object.fromEntries(SITES.map((s) => [s, [`${s}-lb2`, `${s}-lb1`]])));
+    for (const s of SITES) {
+      const lb1 = byName(`fleet-${s}-${s}-lb1-state`), lb2 = byName(`fleet-${s}-${s}-lb2-state`);
+      // lb2 first, then lb1; lb2 waits for nothing, so the three sites start side by side
+      assert.deepEqual(lb2.options.dependencies, []);
+      assert.deepEqual(lb1.options.dependencies, [lb2.urn]);
+      for (const d of [lb1, lb2]) {
+        assert.equal(d.inputs.owner, `fleet-${s}`);
+        assert.deepEqual(d.inputs.credentials, { $secret: { privateKey: PRIVATE_KEY } });
+      }
+    }
+  });
+
+  test("every director gets what examples/fleet.yaml renders for it: its site's services, keepalived.conf, sysctl", () => {
+    const path = "examples/fleet.yaml";
+    const out = compileText(readFileSync(join(ROOT, path), "utf8"), path);
+    assert.ok(out.ok, formatIssues(out.issues));
+    assert.equal(out.output.model.directors.length, 6);
+    for (const [i, d] of out.output.model.directors.entries()) {
+      const site = d.name.split("-")[0]!;
+      const inputs = byName(`fleet-${site}-${d.name}-state`).inputs;
+      const view = desiredDirectorView(d, out.output.directors[i]!.keepalivedConf);
+      assert.deepEqual(inputs.services, JSON.parse(JSON.stringify(view.services)), d.name);
+      assert.ok(Object.keys(inputs.services as object).every((k) => k.startsWith(`${site}-`)), `${d.name} carries only its site's services`);
+      assert.equal(inputs.keepalivedConf, out.output.directors[i]!.keepalivedConf, d.name);
+      assert.equal(inputs.sysctlConf, out.output.sysctlConf);
+      assert.equal(inputs.director, d.name);
+      assert.equal((inputs.connection as { host: string }).host, d.ssh!.host);
+    }
+    assert.equal((run.exports.ipvsadmRules!.value as Record<string, string>).lon, out.output.directors.find((x) => x.name === "lon-lb1")!.ipvsadmRules);
   });
 });

@@ -34,10 +34,16 @@ async function ipvsc(argv: string[], cwd: string): Promise<Captured> {
   return { code, out, err };
 }
 
-/** stderr is exactly these lines (regular expressions), with no stack frame anywhere. */
+/**
+ * stderr is exactly these lines (regular expressions), with no stack frame anywhere; the
+ * progress lines a command prints before contacting a director (`[lb1] reading state`, not
+ * a terminal) are left out, and are nothing else.
+ */
 function assertLines(r: Captured, ...shapes: RegExp[]): void {
   for (const text of [r.out, r.err]) assert.doesNotMatch(text, /^\s+at /m, `a stack frame was printed:\n${text}`);
-  const lines = r.err.split("\n");
+  const all = r.err.split("\n");
+  for (const l of all.filter((x) => x.startsWith("["))) assert.match(l, /^\[[\w.-]+\] reading state$/);
+  const lines = all.filter((l) => !l.startsWith("["));
   assert.equal(lines.pop(), "", `stderr does not end with a line break: ${JSON.stringify(r.err)}`);
   assert.equal(lines.length, shapes.length, `expected ${shapes.length} line(s):\n${r.err}`);
   shapes.forEach((shape, i) => assert.match(lines[i]!, shape));
