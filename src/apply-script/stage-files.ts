@@ -92,6 +92,17 @@ export function stageApply(input: StageInputs): StagedApply {
   };
 }
 
+/**
+ * The command of a digest read (src/state/digest-read.ts): its stdin is the read-state
+ * script, then the line DIGESTS_MARKER and the digests. The script runs from that file, a
+ * name of this reader's own ($$), and reads its own tail (it exits before it); the file is
+ * removed after.
+ */
+export function readStateDigestCommand(keepalivedConfigDir: string): string {
+  const f = `${STATE_DIR}/read-state.digests.$$`;
+  return `mkdir -p ${STATE_DIR} && cat > ${f} && { sh ${f} ${keepalivedConfigDir} ${f}; rc=$?; rm -f ${f}; exit $rc; }`;
+}
+
 /** The command that prints a director's live state (see src/state/live-state.ts). */
 export function readStateCommand(keepalivedConfigDir: string): string {
   // a temporary name per reader ($$): two plans reading at once never rename each other's half-written copy

@@ -1,23 +1,40 @@
 /** Talks to one director: reads its live state, stages and runs an apply, reattaches after a drop. */
-import { READ_STATE_SCRIPT } from "../apply-script/scripts.sh.js";
-import { readStateCommand, type StagedApply } from "../apply-script/stage-files.js";
+import { DIGESTS_MARKER, READ_STATE_SCRIPT } from "../apply-script/scripts.sh.js";
+import { readStateCommand, readStateDigestCommand, type StagedApply } from "../apply-script/stage-files.js";
+import { digestRequest } from "../state/digest-read.js";
 import { parseLiveState } from "../state/parse-live-state.js";
 import type { ExpectedTable } from "../state/read-clean-live-table.js";
 import type { LiveState } from "../state/live-state.js";
 import { SshSession, type SshTargetConfig } from "./ssh-session.js";
 import { traceGuest, traceHost, tracedCommand } from "./trace.js";
 
+/** How readLiveState reads. */
+export interface ReadLiveStateOptions {
+  /**
+   * digest (the default when `expected` is given): the director prints in full only the
+   * services that differ from `expected` or that it does not list (src/state/digest-read.ts);
+   * full: the whole table, as without `expected`. Both give the same plan.
+   */
+  read?: "digest" | "full";
+}
+
 /**
  * Reads a director's live state over an open session. `expected`, the table the director
- * should end up with and its rules, only speeds the reading up (see parseLiveState).
+ * should end up with and its rules (rendered here when not given), only speeds the reading
+ * up: the digest read (see ReadLiveStateOptions) and parseLiveState's hint.
  */
-export async function readLiveState(session: SshSession, director: string, keepalivedConfigDir: string, expected?: ExpectedTable): Promise<LiveState> {
+export async function readLiveState(
+  session: SshSession, director: string, keepalivedConfigDir: string, expected?: ExpectedTable, options: ReadLiveStateOptions = {},
+): Promise<LiveState> {
+  const digests = expected && options.read !== "full" ? digestRequest(expected) : undefined;
   traceHost(`${director}: read-state sent`);
-  const r = await session.exec(tracedCommand(readStateCommand(keepalivedConfigDir)), { stdin: READ_STATE_SCRIPT, timeoutMs: 60_000 });
+  const r = digests
+    ? await session.exec(tracedCommand(readStateDigestCommand(keepalivedConfigDir)), { stdin: `${READ_STATE_SCRIPT}${DIGESTS_MARKER}\n${digests.text}`, timeoutMs: 60_000 })
+    : await session.exec(tracedCommand(readStateCommand(keepalivedConfigDir)), { stdin: READ_STATE_SCRIPT, timeoutMs: 60_000 });
   traceHost(`${director}: read-state output received`);
   const stderr = traceGuest(r.stderr, director);
   if (r.code !== 0) throw new Error(`reading the state of ${director} failed (exit ${r.code}): ${stderr.trim()}`);
-  const live = parseLiveState(director, r.stdout, expected ? { expected } : {});
+  const live = parseLiveState(director, r.stdout, digests ? { expected: digests.expected, digests } : expected ? { expected } : {});
   traceHost(`${director}: live state parsed`);
   return live;
 }

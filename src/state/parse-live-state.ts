@@ -5,6 +5,8 @@ import { parseIpvsadmThresholds, setThresholds } from "./parse-ipvsadm-threshold
 import { parseIpvsadmConnections, parseIpvsadmDaemon, parseIpvsadmThresholdListing, parseIpvsadmTimeouts } from "./parse-ipvsadm-extras.js";
 import { parseOwnershipRecord, splitSections, type LiveState, type OwnershipRecord } from "./live-state.js";
 import { readCleanLiveTable, type CleanLiveTable, type ExpectedTable } from "./read-clean-live-table.js";
+import { sameServices, type DigestRequest } from "./digest-read.js";
+import { serviceKeyString, sortServiceList } from "../model/service-key.js";
 
 
 /** How parseLiveState reads. */
@@ -17,6 +19,11 @@ export interface ParseLiveStateOptions {
    * then treat them as read-only. The planner sees what is unchanged at a glance.
    */
   expected?: ExpectedTable;
+  /**
+   * The digest read's request (src/state/digest-read.ts), when the dump answers one: the
+   * services the director lists as unchanged (section `same`) are read from their blocks.
+   */
+  digests?: DigestRequest;
 }
 
 /** Reads one director's state dump. Problems become issues; it never throws. */
@@ -27,7 +34,21 @@ export function parseLiveState(director: string, text: string, options: ParseLiv
   // the connection counts come from the thresholds listing; a dump of an older read-state
   // script also has the plain `ipvsadm -L -n` listing (section `list`), read as before
   const clean = sec.list === undefined ? readCleanLiveTable(sec.save ?? "", sec.thresholds ?? "", options.expected) : undefined;
-  const { table, connections } = clean ?? readTableWithIssues(sec.save ?? "", sec.thresholds ?? "", sec.list, issues);
+  const read = clean ?? readTableWithIssues(sec.save ?? "", sec.thresholds ?? "", sec.list, issues);
+  const { connections } = read;
+  let table = read.table;
+  if (sec.same !== undefined) {
+    // a digest read: the services it did not print are the request's, as desired
+    const same = options.digests ? sameServices(sec.same, options.digests) : undefined;
+    if (!same) {
+      issues.push(error("ssh-failed", ["director", director], `the state dump of ${director} lists unchanged services that were not asked about`));
+    } else if (same.length > 0) {
+      const services = sortServiceList([...table.services, ...same]);
+      const keys = new Set(services.map((s) => serviceKeyString(s.key)));
+      if (keys.size !== services.length) issues.push(error("ssh-failed", ["director", director], `the state dump of ${director} lists a service twice`));
+      table = { services };
+    }
+  }
   const timeouts = parseIpvsadmTimeouts(sec.timeouts ?? "");
   const daemon = parseIpvsadmDaemon(sec.daemon ?? "");
   const ownership: OwnershipRecord[] = [];

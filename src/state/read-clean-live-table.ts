@@ -76,6 +76,24 @@ export function readCleanLiveTable(save: string, listing: string, expected?: Exp
 }
 
 /**
+ * The services of `text`, rule blocks cut from `expected.rules` (renderIpvsadmRules' lines,
+ * thresholds included), read as readCleanLiveTable reads a dump whose listing gives those
+ * thresholds: the digest read's unchanged services (src/state/digest-read.ts). Undefined
+ * where the text is not one the one-pass reader takes (the general reader then reads it).
+ */
+export function readRuleBlocks(text: string, expected: ExpectedTable): IpvsService[] | undefined {
+  const bytes = asciiBytes(text);
+  if (!bytes) return undefined;
+  const read = readCleanSave(text, bytes, expectedServers(expected.table), expected.rules === undefined ? undefined : RuleBlocks.of(expected.rules));
+  if (!read) return undefined;
+  for (const s of read.services) {
+    if (!read.shared.has(s.realServers)) sortRealServers(s.realServers);
+    if (hasDuplicateNeighbours(s.realServers)) return undefined;
+  }
+  return read.services;
+}
+
+/**
  * The expected servers of each service (by key string) that a dump can give back as they
  * are (readableAsIs), or undefined: those services are read the plain way.
  */
