@@ -31,6 +31,8 @@ export interface CliIo {
    * (CI logs, tests) one plain `[director] phase` line per phase
    */
   isTTY?: boolean;
+  /** the terminal's height, when `isTTY`: more directors than fit get a compact status */
+  rows?: number;
   /** runs one staged apply (tests pass a fake director; default: over SSH) */
   runApply?: StagedApplyRunner;
 }
@@ -192,7 +194,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .option("--drain-timeout <seconds>", "longest wait for drained real servers", seconds(0), 300)
       .option("--connect-timeout <seconds>", "longest wait for a director to answer and finish the SSH handshake", seconds(1e-3, 86_400), DEFAULT_CONNECT_TIMEOUT_SECONDS)
       .option("--parallel <n>", "most directors read or rolled out at once (an HA pair is always one at a time)", atLeastOne, DEFAULT_PARALLEL);
-  const progressOf = () => new Progress({ write: io.err, tty: io.isTTY === true });
+  const progressOf = () => new Progress({ write: io.err, tty: io.isTTY === true, ...(io.rows !== undefined ? { maxRows: Math.max(3, io.rows - 2) } : {}) });
 
   const compiled = async (spec: string) => {
     const result = await compileFile(spec, io);

@@ -36,5 +36,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   // progress redrawn in place only on a terminal; CI logs get one plain line per phase
   isTTY: process.stderr.isTTY === true && process.env.TERM !== "dumb",
+  ...(process.stderr.isTTY === true && process.stderr.rows > 0 ? { rows: process.stderr.rows } : {}),
   ...(confirm ? { confirm } : {}),
 });

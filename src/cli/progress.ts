@@ -13,6 +13,8 @@ export interface ProgressOutput {
   now?: () => number;
   /** redraw interval on a terminal, in ms (0: only at changes) */
   tickMs?: number;
+  /** most rows a terminal shows (its height): more directors than that get a compact view */
+  maxRows?: number;
   /** not a terminal: a `still ...` line for a phase that has run this long without news, in ms (0: none) */
   heartbeatMs?: number;
 }
@@ -117,10 +119,34 @@ export class Progress {
     this.draw();
   }
 
-  /** The status rows as drawn on a terminal (without control sequences). */
+  /**
+   * The status rows as drawn on a terminal (without control sequences): one per director,
+   * or, with more directors than maxRows, a count line and the rows of the running and
+   * failed directors only (as many as fit).
+   */
   status(): string[] {
-    const width = Math.max(0, ...this.rows.map((r) => r.director.length));
-    return this.rows.map((r) => `${r.director.padEnd(width)}  ${r.phase}${r.started !== undefined ? `  ${seconds((r.ended ?? this.now()) - r.started)}` : ""}`);
+    const max = Math.max(3, this.out.maxRows ?? 24);
+    const row = (r: Row, width: number) => `${r.director.padEnd(width)}  ${r.phase}${r.started !== undefined ? `  ${seconds((r.ended ?? this.now()) - r.started)}` : ""}`;
+    if (this.rows.length <= max) {
+      const width = Math.max(0, ...this.rows.map((r) => r.director.length));
+      return this.rows.map((r) => row(r, width));
+    }
+    const failed = (r: Row) => /FAILED/.test(r.phase);
+    const running = this.rows.filter((r) => r.started !== undefined && r.ended === undefined);
+    const failures = this.rows.filter((r) => r.ended !== undefined && failed(r));
+    const waiting = this.rows.filter((r) => r.started === undefined && r.ended === undefined).length;
+    const stopped = this.rows.filter((r) => r.started === undefined && r.ended !== undefined).length;
+    const done = this.rows.length - running.length - failures.length - waiting - stopped;
+    const counts = [`${done} done`, `${running.length} running`, `${waiting} waiting`, `${failures.length} FAILED`, ...(stopped > 0 ? [`${stopped} not attempted`] : [])];
+    const shown = [...failures, ...running];
+    const room = max - 1;
+    const visible = shown.length > room ? shown.slice(0, room - 1) : shown;
+    const width = Math.max(0, ...visible.map((r) => r.director.length));
+    return [
+      `${this.rows.length} directors: ${counts.join(", ")}`,
+      ...visible.map((r) => row(r, width)),
+      ...(visible.length < shown.length ? [`... and ${shown.length - visible.length} more running`] : []),
+    ];
   }
 
   private draw(): void {

@@ -337,6 +337,30 @@ describe("Progress", () => {
     q.phase("c", "not attempted", { end: true });
     assert.deepEqual(q.status(), ["b  waiting", "a  reading state  0.0 s", "c  not attempted"], "rows in the expected order; no time for a director that never started");
   });
+
+  test("a terminal with more directors than rows: a count line, then the failed and the running ones, as many as fit", () => {
+    let now = 0;
+    const p = new Progress({ write: () => {}, tty: true, now: () => now, tickMs: 0, maxRows: 5 });
+    const names = Array.from({ length: 100 }, (_, i) => `lb${String(i).padStart(3, "0")}`);
+    p.expect(names);
+    for (const n of names.slice(0, 10)) p.phase(n, "applying 10 change(s)");
+    now = 2000;
+    for (const n of names.slice(0, 6)) p.phase(n, "applied in 2.0 s", { end: true });
+    p.phase("lb007", "FAILED in 2.0 s (OLD state): refused: director lacks flock", { end: true });
+    assert.deepEqual(p.status(), [
+      "100 directors: 6 done, 3 running, 90 waiting, 1 FAILED",
+      "lb007  FAILED in 2.0 s (OLD state): refused: director lacks flock  2.0 s",
+      "lb006  applying 10 change(s)  2.0 s",
+      "lb008  applying 10 change(s)  2.0 s",
+      "lb009  applying 10 change(s)  2.0 s",
+    ]);
+    p.phase("lb010", "applying 10 change(s)");
+    const shown = p.status();
+    assert.equal(shown.length, 5);
+    assert.equal(shown[4], "... and 2 more running");
+    for (const n of names.slice(90)) p.phase(n, "not attempted", { end: true });
+    assert.match(p.status()[0]!, /^100 directors: 6 done, 4 running, 79 waiting, 1 FAILED, 10 not attempted$/);
+  });
 });
 
 describe("ipvsc apply on a fleet, in-process with fake directors", () => {
