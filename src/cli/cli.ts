@@ -288,17 +288,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       const { results, notAttempted, groups } = rollout;
       const failed = results.filter((r) => r.outcome.code !== 0);
-      // the summary, in rollout order whatever finished first
+      // the summary: every director in rollout order, whatever finished first
       io.out("\n");
-      for (const r of results) {
-        const state = `the director is in its ${r.outcome.state.toUpperCase()} state`;
-        io.out(r.outcome.code === 0
-          ? `${r.director}: applied; ${state} (${inSeconds(r.ms)})\n`
-          : `${r.director}: FAILED; ${state}: ${failureReason(r.outcome) ?? `exit ${r.outcome.code}`} (${inSeconds(r.ms)})\n`);
-      }
-      for (const n of notAttempted) {
-        const stopper = groups.find((g) => g.includes(n))?.find((d) => failed.some((r) => r.director === d));
-        io.out(`${n}: not attempted; unchanged (${stopper !== undefined ? `its HA group stopped at ${stopper}'s failure` : `no director starts after ${failed.length} failure(s), --max-failures ${opts.maxFailures ?? DEFAULT_MAX_FAILURES}`})\n`);
+      for (const n of plan.order) {
+        const r = results.find((x) => x.director === n);
+        if (r !== undefined) {
+          const state = `the director is in its ${r.outcome.state.toUpperCase()} state`;
+          io.out(r.outcome.code === 0
+            ? `${n}: applied; ${state} (${inSeconds(r.ms)})\n`
+            : `${n}: FAILED; ${state}: ${failureReason(r.outcome) ?? `exit ${r.outcome.code}`} (${inSeconds(r.ms)})\n`);
+        } else if (notAttempted.includes(n)) {
+          const stopper = groups.find((g) => g.includes(n))?.find((d) => failed.some((x) => x.director === d));
+          io.out(`${n}: not attempted; the director is in its OLD state (${stopper !== undefined ? `its HA group stopped at ${stopper}'s failure` : `no director starts after ${failed.length} failure(s), --max-failures ${opts.maxFailures ?? DEFAULT_MAX_FAILURES}`})\n`);
+        }
       }
       io.out(`summary: ${results.length - failed.length} applied, ${failed.length} FAILED, ${notAttempted.length} not attempted, of ${plan.order.length} director(s)\n`);
       return failed.length > 0 ? EXIT_INVALID : EXIT_OK;
