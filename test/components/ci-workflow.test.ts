@@ -23,7 +23,10 @@ const runs = (job: Job) => job.steps.map((s) => s.run ?? "").join("\n");
 
 describe("docs/github-actions-ipvs.yml", () => {
   test("is embedded verbatim in docs/ci.md", () => {
-    assert.ok(page.includes(`\`\`\`yaml\n${workflowText}\`\`\``));
+    assert.ok(page.includes(`\`\`\`yaml\n${workflowText}\`\`\`\n`));
+    // once, and nothing of it repeated after its block
+    assert.equal(page.split(workflowText).length, 2);
+    assert.equal(page.split("gh pr comment").length, 2, "a stray copy of the workflow's lines on the page");
   });
 
   test("previews with --diff on pull requests and runs up on main only", () => {
