@@ -12,6 +12,7 @@ import { compile } from "../compile.js";
 import { hasErrors, warning, type Issue } from "../issues.js";
 import { canonicalAddress, formatAddressPort } from "../model/addresses.js";
 import type { IpvsService } from "../model/model.js";
+import { memberAddresses } from "../model/normalize.js";
 import { serviceKeyString } from "../model/service-key.js";
 import { renderIpvsadmRules } from "../render/render-ipvsadm-rules.js";
 import { INTERFACE } from "../schema/grammar.js";
@@ -24,6 +25,7 @@ import type { DirectorInput, ServiceInput, SpecNote } from "./import-context.js"
 import { sortFindings } from "./import-findings.js";
 import { importIpvsadmSave } from "./import-ipvsadm-save.js";
 import { importKeepalivedConf, type ImportResult } from "./import-keepalived-conf.js";
+import { parseRange } from "./map-virtual-servers.js";
 import { parseKeepalivedConf, type ConfNode } from "./parse-keepalived-conf.js";
 
 /** Where the director is reached: written into the spec as the director's `ssh`. */
@@ -153,8 +155,19 @@ export function keepalivedServiceKeys(tree: readonly ConfNode[]): Set<string> {
     if (first === "fwmark") keys.add(`fwmark/${Number(second)}`);
     else if (first === "group") {
       for (const entry of groups.get(second ?? "")?.children ?? []) {
-        if (entry.keyword === "fwmark") keys.add(`fwmark/${Number(entry.args[0])}`);
-        else addr(entry.keyword, entry.args[0], protocol);
+        if (entry.keyword === "fwmark") {
+          keys.add(`fwmark/${Number(entry.args[0])}`);
+          continue;
+        }
+        // an address range stands for each of its addresses
+        const range = entry.keyword.includes("-") ? parseRange(entry.keyword) : undefined;
+        let addresses: string[] = [entry.keyword];
+        try {
+          if (range) addresses = memberAddresses(range.address, range.last);
+        } catch {
+          addresses = [];
+        }
+        for (const a of addresses) addr(a, entry.args[0], protocol);
       }
     } else if (first !== undefined) addr(first, second, protocol);
   }

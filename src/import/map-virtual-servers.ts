@@ -1,8 +1,8 @@
 /**
  * virtual_server (IP PORT | fwmark N | group NAME) with its real_server blocks -> spec
- * services. Read once into a template, then made into one service per identity: a
- * `virtual_server group` becomes one service per group entry (the spec has no groups),
- * every copy keeping the source nodes it came from.
+ * services. Read once into a template, then made into a service: a `virtual_server group`
+ * becomes one service whose `group.members` are the virtual_server_group's entries (ranges
+ * kept), see mapGroupVirtualServer.
  *
  * Made explicit where keepalived is implicit: the scheduler (wlc), the forwarding method
  * (NAT), the protocol (keepalived falls back to UDP with an error), weights (1), the family
@@ -500,7 +500,7 @@ function field<T extends object, K extends keyof T & string>(ctx: ImportContext,
   ctx.prov.field(target, key, v.node);
 }
 
-function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity, env: VirtualServerEnv): ServiceInput {
+function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity, env: VirtualServerEnv, inGroup = false): ServiceInput {
   const fwmark = id.kind === "fwmark";
   const poolFwd: ForwardingInput = t.method ? { ...t.method.value } : { method: "nat" };
   const pool: PoolInput = { forwarding: poolFwd, servers: [] };
@@ -573,7 +573,8 @@ function buildService(ctx: ImportContext, t: VirtualServerTemplate, id: Identity
       if (rs.port !== undefined && rs.port !== id.port && id.node === t.node) {
         ctx.note(rs.node, `real_server ${rs.address} ${rs.port}: keepalived resets the port of ${fwd.method === "dr" ? "DR" : "TUN"} servers to the service port ${id.port} (with a warning); imported without it`);
       }
-      checkPort = id.port;
+      // a DR/TUN server of a group has no port of its own: its checks name theirs
+      checkPort = inGroup ? 0 : id.port;
     }
     server.weight = rs.weight?.value ?? 1;
     if (rs.method && !sameForwarding(rs.method.value, poolFwd)) field(ctx, server, "forwarding", { value: { ...rs.method.value }, node: rs.method.node });
@@ -647,12 +648,95 @@ function poolFlagFromServers(
   });
 }
 
-/** One virtual_server block -> its services (several for a group); reported and [] when it cannot be imported. */
+/** `a.b.c.d-N` (IPv4, decimal) or `x::y-z` (IPv6, hex): the first address and the last value. */
+export function parseRange(text: string): { address: string; last: number } | undefined {
+  const dash = text.lastIndexOf("-");
+  if (dash <= 0) return undefined;
+  const address = text.slice(0, dash);
+  const end = text.slice(dash + 1);
+  const v6 = address.includes(":");
+  if (!(v6 ? /^[0-9a-fA-F]{1,4}$/ : /^\d{1,3}$/).test(end)) return undefined;
+  return { address, last: Number.parseInt(end, v6 ? 16 : 10) };
+}
+
+type GroupMemberInput = NonNullable<ServiceInput["group"]>["members"][number];
+
+/** The entries of a virtual_server_group as the spec's group members, each from its line. */
+function groupMembers(ctx: ImportContext, group: ConfNode): GroupMemberInput[] {
+  const out: GroupMemberInput[] = [];
+  for (const line of group.children ?? []) {
+    if (ctx.rejectBlock(line)) continue;
+    if (line.keyword === "fwmark") {
+      const n = line.args[0] === undefined ? undefined : ctx.parseNumber(line, line.args[0], { integer: true, min: 1 });
+      if (n === undefined) continue;
+      if (line.args[1] !== undefined && line.args[1] !== "inet" && line.args[1] !== "inet6") {
+        ctx.drop(line, `fwmark ${n} ${line.args[1]}: the family is inet or inet6; not imported`);
+        continue;
+      }
+      out.push(ctx.prov.object({ fwmark: n }, line));
+      continue;
+    }
+    const port = line.args[0] === undefined ? 0 : ctx.parseNumber(line, line.args[0], { integer: true, min: 0, max: 65535 });
+    if (port === undefined) continue;
+    const range = line.keyword.includes("-") ? parseRange(line.keyword) : undefined;
+    if (line.keyword.includes("-") && !range) {
+      ctx.drop(line, `${line.keyword}: not an address range the importer reads (a.b.c.d-N, or IPv6 x::y-z in hex); not imported`);
+      continue;
+    }
+    out.push(ctx.prov.object(range ? { address: range.address, last: range.last, port } : { address: line.keyword, port }, line));
+  }
+  return out;
+}
+
+/**
+ * `virtual_server group NAME` -> one service with `group.members` (ranges kept): its members
+ * are services of their own in the table and the plan, one virtual_server for keepalived.
+ */
+function mapGroupVirtualServer(ctx: ImportContext, block: ConfNode, env: VirtualServerEnv): ServiceInput[] {
+  const name = block.args[1];
+  const group = name === undefined ? undefined : env.groups.get(name);
+  if (name === undefined || !group) {
+    ctx.drop(block, `virtual_server group ${name ?? ""}: no virtual_server_group of that name; not imported`);
+    return [];
+  }
+  env.usedGroups.add(name);
+  const members = groupMembers(ctx, group);
+  const t = readTemplate(ctx, block, env);
+  if (!t) return [];
+  const first = members[0];
+  if (first === undefined) {
+    ctx.drop(block, `virtual_server group ${name}: its group has no entry the spec can express; not imported`);
+    return [];
+  }
+  const fwmarkFamily = group.children?.find((l) => l.keyword === "fwmark" && (l.args[1] === "inet" || l.args[1] === "inet6"))?.args[1] as Family | undefined;
+  const id: Identity = "fwmark" in first
+    ? { kind: "fwmark", fwmark: first.fwmark, ...(fwmarkFamily ? { family: fwmarkFamily } : {}), node: block }
+    : { kind: "addr", address: first.address, port: first.port, node: block };
+  const svc = buildService(ctx, t, id, env, true);
+  const hasAddress = members.some((m) => "address" in m);
+  delete svc.address;
+  delete svc.port;
+  delete svc.fwmark;
+  if (!hasAddress) delete svc.protocol;
+  if (hasAddress || svc.family === "inet") delete svc.family;
+  if (!hasAddress && fwmarkFamily) svc.family = fwmarkFamily;
+  svc.group = { members };
+  // the group's name, when the spec's name grammar and the other names allow it
+  if (/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/.test(name) && !env.names.has(name)) {
+    env.names.delete(svc.name);
+    env.names.add(name);
+    svc.name = name;
+  }
+  return [svc];
+}
+
+/** One virtual_server block -> its services; reported and [] when it cannot be imported. */
 export function mapVirtualServer(ctx: ImportContext, block: ConfNode, env: VirtualServerEnv): ServiceInput[] {
   if (!block.children) {
     ctx.drop(block, "virtual_server needs a '{ }' block; not imported");
     return [];
   }
+  if (block.args[0] === "group") return mapGroupVirtualServer(ctx, block, env);
   const ids = identitiesOf(ctx, block, env);
   if (!ids) {
     ctx.markDropped(block);

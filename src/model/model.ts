@@ -112,6 +112,18 @@ export interface ServiceModel {
   owner: "keepalived" | "applier";
   health?: HealthCheckedPool;
   directors: string[];
+  /** set on every member service of a `group` service (the same object): keepalived's virtual_server_group */
+  group?: ServiceGroup;
+}
+
+/** A virtual_server_group: its name (the spec service's) and entries as keepalived writes them. */
+export interface ServiceGroup {
+  name: string;
+  /** `10.0.0.1 80`, `10.0.0.3-5 80`, `fwmark 1` (with ` inet6` for IPv6 marks) */
+  entries: string[];
+  /** the addresses' protocol; absent when every entry is a fwmark */
+  protocol?: Protocol;
+  family: Family;
 }
 
 export interface SshTarget {

@@ -4,11 +4,13 @@
  * no errors; it never reports problems itself.
  */
 import type { ParsedSpec, RealServerSpec, SchedulerFlag, SchedulerName, ServiceSpec } from "../schema/spec-schema.js";
+import ipaddr from "ipaddr.js";
 import { addressFamily, canonicalAddress, netmaskToPrefix, parsePrefix } from "./addresses.js";
 import {
   realServerHealthKey,
   type DirectorModel, type Family, type HealthCheckedPool, type IpvsRealServer, type IpvsService, type Model, type Protocol,
-  type NotifyScripts, type RealServerHealth, type ServiceKey, type ServiceModel, type SyncGroupModel, type VrrpInstanceModel,
+  type NotifyScripts, type RealServerHealth, type ServiceGroup, type ServiceKey, type ServiceModel, type SyncGroupModel,
+  type VrrpInstanceModel,
 } from "./model.js";
 import { serviceSortKey, sortByKey, sortServices } from "./service-key.js";
 
@@ -251,20 +253,96 @@ function vrrpInstancesFor(spec: ParsedSpec, order: number): { instances: VrrpIns
   return { instances, secrets };
 }
 
+/** Most addresses one group member may stand for (a whole IPv4 last byte). */
+export const MAX_RANGE = 256;
+
+/** The addresses of a group member: one, or its range (empty when the range runs backwards or is too long). */
+export function memberAddresses(address: string, last: number | undefined): string[] {
+  const start = canonicalAddress(address);
+  if (last === undefined) return [start];
+  const family = addressFamily(start);
+  const first = family === "inet" ? Number(start.split(".")[3]) : Number.parseInt(ipaddr.parse(start).toNormalizedString().split(":")[7]!, 16);
+  if (last < first || last - first >= MAX_RANGE || (family === "inet" && last > 255)) return [];
+  const out: string[] = [];
+  for (let v = first; v <= last; v++) {
+    if (family === "inet") out.push(`${start.split(".").slice(0, 3).join(".")}.${v}`);
+    else {
+      const parts = ipaddr.parse(start).toNormalizedString().split(":");
+      parts[7] = v.toString(16);
+      out.push(canonicalAddress(parts.join(":")));
+    }
+  }
+  return out;
+}
+
+/** The family of a group service: its first address member's, else `family` (default inet). */
+export function groupFamily(s: ServiceSpec): Family {
+  const addr = s.group?.members.find((m) => "address" in m);
+  return addr && "address" in addr ? addressFamily(addr.address) : s.family ?? "inet";
+}
+
+/** The kernel identities a group service stands for, in member order. */
+export function groupKeysOf(s: ServiceSpec): ServiceKey[] {
+  const family = groupFamily(s);
+  return (s.group?.members ?? []).flatMap((m): ServiceKey[] => {
+    if ("fwmark" in m) return [{ kind: "fwmark", fwmark: m.fwmark, family }];
+    return memberAddresses(m.address, m.last).map((address) => ({ kind: "addr", protocol: s.protocol ?? "tcp", address, port: m.port }));
+  });
+}
+
+/** The service as one member of its group: the plain service with that identity. */
+export function memberView(s: ServiceSpec, key: ServiceKey): ServiceSpec {
+  const { group: _group, ...rest } = s;
+  if (key.kind === "fwmark") {
+    const { protocol: _p, address: _a, port: _port, ...plain } = rest;
+    return { ...plain, fwmark: key.fwmark, family: key.family };
+  }
+  const { fwmark: _f, family: _fam, ...plain } = rest;
+  return { ...plain, protocol: key.protocol, address: key.address, port: key.port };
+}
+
+/** keepalived's virtual_server_group of a group service. */
+function serviceGroupOf(s: ServiceSpec): ServiceGroup {
+  const family = groupFamily(s);
+  const entries = (s.group?.members ?? []).map((m) => {
+    if ("fwmark" in m) return `fwmark ${m.fwmark}${family === "inet6" ? " inet6" : ""}`;
+    const start = canonicalAddress(m.address);
+    if (m.last === undefined) return `${start} ${m.port}`;
+    return `${start}-${family === "inet" ? m.last : m.last.toString(16)} ${m.port}`;
+  });
+  const out: ServiceGroup = { name: s.name, entries, family };
+  if ((s.group?.members ?? []).some((m) => "address" in m)) out.protocol = s.protocol ?? "tcp";
+  return out;
+}
+
 /** Parsed, validated spec -> model. */
 export function normalize(spec: ParsedSpec): Model {
   const allDirectors = spec.directors.map((d) => d.name);
-  const services: ServiceModel[] = spec.services.map((s, specIndex) => {
+  const services: ServiceModel[] = spec.services.flatMap((s, specIndex) => {
+    const directors = [...(s.directors ?? allDirectors)].sort();
+    if (s.group) {
+      // each member is a service of its own for the table, the plan and the apply
+      const group = serviceGroupOf(s);
+      return groupKeysOf(s).map((key, k) => {
+        const view = memberView(s, key);
+        const health = healthOf(view);
+        const m: ServiceModel = {
+          name: `${s.name}.${k + 1}`, specIndex, ipvs: ipvsServiceOf(view), owner: health ? "keepalived" : "applier", directors, group,
+        };
+        if (health) m.health = health;
+        return m;
+      });
+    }
     const health = healthOf(s);
     const m: ServiceModel = {
       name: s.name,
       specIndex,
       ipvs: ipvsServiceOf(s),
       owner: health ? "keepalived" : "applier",
-      directors: [...(s.directors ?? allDirectors)].sort(),
+      directors,
     };
     if (health) m.health = health;
-    return m;
+    return [m];
   });
   sortServices(services.map((s) => s.ipvs));
   sortByKey(services, (s) => serviceSortKey(s.ipvs.key));

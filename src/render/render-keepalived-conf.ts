@@ -23,7 +23,8 @@
 import { prefixToNetmask } from "../model/addresses.js";
 import {
   realServerHealthKey,
-  type DirectorModel, type ForwardingMethod, type IpvsRealServer, type IpvsService, type Model, type NotifyScripts, type ServiceModel,
+  type DirectorModel, type ForwardingMethod, type IpvsRealServer, type IpvsService, type Model, type NotifyScripts, type ServiceGroup,
+  type ServiceModel,
   type TunnelOptions, type VrrpInstanceModel, type VrrpScriptModel,
 } from "../model/model.js";
 import { sortRealServers } from "../model/service-key.js";
@@ -61,15 +62,21 @@ export function renderKeepalivedConf(model: Model, director: DirectorModel, shar
   for (const script of model.vrrpScripts) renderVrrpScript(script, w);
   renderSyncGroup(model, director, w);
   for (const inst of director.vrrpInstances) renderVrrpInstance(model, inst, w);
+  // a group's members are services of their own; keepalived gets the group once
+  const groups = new Set<ServiceGroup>();
   for (const s of owned) {
+    if (s.group) {
+      if (groups.has(s.group)) continue;
+      groups.add(s.group);
+    }
     if (!shared) {
-      renderVirtualServer(s.ipvs, s.health!, w);
+      renderVirtualServer(s.ipvs, s.health!, w, s.group);
       continue;
     }
     let block = shared.get(s);
     if (block === undefined) {
       const own = new KeepalivedWriter();
-      renderVirtualServer(s.ipvs, s.health!, own);
+      renderVirtualServer(s.ipvs, s.health!, own, s.group);
       block = own.lines().join("\n");
       shared.set(s, block);
     }
@@ -249,21 +256,32 @@ function defaultMethod(servers: readonly IpvsRealServer[]): { text: string; valu
 
 const PROTOCOL_KEYWORD = { tcp: "TCP", udp: "UDP", sctp: "SCTP" } as const;
 
-function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWriter): void {
+function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWriter, group?: ServiceGroup): void {
   const key = svc.key;
-  const header: KeepalivedValue[] = key.kind === "fwmark"
-    ? ["virtual_server", "fwmark", key.fwmark]
-    : ["virtual_server", key.address, key.port];
+  if (group) {
+    w.blank().block(["virtual_server_group", group.name], () => {
+      for (const entry of group.entries) {
+        const [first, ...rest] = entry.split(" ");
+        w.line(first!, ...rest);
+      }
+    });
+  }
+  const header: KeepalivedValue[] = group
+    ? ["virtual_server", "group", group.name]
+    : key.kind === "fwmark"
+      ? ["virtual_server", "fwmark", key.fwmark]
+      : ["virtual_server", key.address, key.port];
   const servers = sortRealServers([...svc.realServers]);
   const method = defaultMethod(servers);
   w.blank().block(header, () => {
     // fwmark services carry no address: say the family instead of letting keepalived guess
-    if (key.kind === "fwmark") w.line("ip_family", key.family);
+    if (group ? group.protocol === undefined : key.kind === "fwmark") w.line("ip_family", group ? group.family : svc.family);
     w.optional("delay_loop", health.delayLoop);
     w.line("lvs_sched", svc.scheduler);
     for (const flag of svc.flags) w.line(flag); // after lvs_sched: keepalived rejects them before
     w.line("lvs_method", ...method.values);
-    if (key.kind === "addr") w.line("protocol", PROTOCOL_KEYWORD[key.protocol]);
+    const protocol = group ? group.protocol : key.kind === "addr" ? key.protocol : undefined;
+    if (protocol !== undefined) w.line("protocol", PROTOCOL_KEYWORD[protocol]);
     w.flag("ops", svc.onePacket);
     if (svc.persistence) {
       w.line("persistence_timeout", svc.persistence.timeout);
@@ -292,15 +310,18 @@ function renderVirtualServer(svc: IpvsService, health: Health, w: KeepalivedWrit
     }
     // the pool's checks print the same under every real server: format them once
     const checks: { printed?: Repeatable } = {};
-    for (const rs of servers) renderRealServer(rs, method.text, health, checks, w);
+    for (const rs of servers) renderRealServer(rs, method.text, health, checks, w, group !== undefined);
   });
 }
 
 function renderRealServer(
-  rs: IpvsRealServer, vsMethod: string, health: Health, printed: { printed?: Repeatable }, w: KeepalivedWriter,
+  rs: IpvsRealServer, vsMethod: string, health: Health, printed: { printed?: Repeatable }, w: KeepalivedWriter, inGroup: boolean,
 ): void {
   const own = health.servers?.[realServerHealthKey(rs)];
-  w.block(["real_server", rs.address, rs.port], () => {
+  // in a group, keepalived gives DR/TUN servers each entry's own port (and warns about a
+  // port on a fwmark entry's): the port is printed for NAT only
+  const port = inGroup && rs.forwarding !== "nat" ? undefined : rs.port;
+  w.block(port === undefined ? ["real_server", rs.address] : ["real_server", rs.address, port], () => {
     w.line("weight", rs.weight);
     const method = lvsMethod(rs.forwarding, rs.tunnel);
     if (method.join(" ") !== vsMethod) w.line("lvs_method", ...method);

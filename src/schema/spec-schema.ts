@@ -196,6 +196,18 @@ export const Persistence = z.strictObject({
   engine: z.literal("sip").optional(),
 });
 
+/** One entry of a virtual_server_group: an address (or a range of them) with a port, or a fwmark. */
+export const GroupMember = z
+  .union([
+    z.strictObject({
+      address: IpAddress,
+      port: Port,
+      last: range(0, 65535, "last").optional().meta({ description: "a range up to this value of the address's last byte (IPv4) or last 16-bit group (IPv6)" }),
+    }),
+    z.strictObject({ fwmark: range(1, 2147483647, "fwmark") }),
+  ])
+  .meta({ id: "GroupMember" });
+
 export const Service = z
   .strictObject({
     name: Name,
@@ -211,6 +223,10 @@ export const Service = z
     pool: Pool,
     directors: z.array(Name).optional().meta({ description: "directors carrying this service (default: all)" }),
     virtualhost: Hostname.optional(),
+    group: z
+      .strictObject({ members: z.array(GroupMember).min(1) })
+      .optional()
+      .meta({ description: "virtual_server_group: these VIP:ports, ranges and fwmarks share the pool (instead of address/port or fwmark; protocol for the addresses, family for the fwmarks)" }),
   })
   .meta({ id: "Service" });
 
@@ -363,6 +379,7 @@ export type DirectorSpec = z.output<typeof Director>;
 export type VrrpInstanceSpec = z.output<typeof VrrpInstance>;
 export type VrrpScriptSpec = z.output<typeof VrrpScript>;
 export type SyncGroupSpec = z.output<typeof SyncGroup>;
+export type GroupMemberSpec = z.output<typeof GroupMember>;
 export type SyncDaemonSpec = z.output<typeof SyncDaemon>;
 export type SchedulerName = (typeof SCHEDULERS)[number];
 export type SchedulerFlag = (typeof SCHEDULER_FLAGS)[number];

@@ -18,6 +18,7 @@ const SCHEDULER_SINCE: Partial<Record<SchedulerName, [number, number]>> = {
 };
 
 function checkIdentityFields(s: ServiceSpec, i: number, out: IssueCollector): void {
+  if (s.group) return; // its members are its identity: validate-groups.ts
   if (s.fwmark !== undefined) {
     for (const field of ["address", "port", "protocol"] as const) {
       const value = s[field];

@@ -7,6 +7,7 @@
 import { error, type Issue } from "../issues.js";
 import type { ParsedSpec } from "../schema/spec-schema.js";
 import { validateDirectors } from "./validate-directors.js";
+import { validateGroups } from "./validate-groups.js";
 import { validateHa } from "./validate-ha.js";
 import { validateHaPairs } from "./validate-ha-pairs.js";
 import { validateHealthChecks } from "./validate-health-checks.js";
@@ -31,6 +32,7 @@ export const RULE_FAMILIES: ReadonlyArray<readonly [string, RuleFamily]> = [
   ["ha pairs", validateHaPairs],
   ["keepalived compatibility", validateKeepalivedCompat],
   ["sync groups", validateSyncGroups],
+  ["service groups", validateGroups],
 ];
 
 /**

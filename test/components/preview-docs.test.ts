@@ -1,8 +1,10 @@
 /**
  * The preview texts in docs/component-library.md are rendered here from the director
  * provider's own plan and diff (planFor + diffOfPlan: the provider's `diff` without its SSH
- * read), against live states of a director: a weight change, a drain, and a drift seen
- * after a refresh. The doc must hold exactly these texts; `UPDATE_DOCS=1` rewrites them
+ * read) against live states of a director: a weight change, a drain, and a drift seen
+ * after a refresh. The layout is the engine's for an update (test/support/render-preview.ts):
+ * old inputs (what refresh read) against new ones, whether the provider's diff says there
+ * is a change deciding whether there is any text at all. The doc must hold exactly these texts; `UPDATE_DOCS=1` rewrites them
  * (review the result: it is documentation, not a snapshot).
  */
 import assert from "node:assert/strict";
@@ -64,7 +66,7 @@ function preview(before: CompileOutput, next: CompileOutput, live: LiveState, ol
   const news = propsOf(next);
   const plan = planFor(news, live);
   const diff = diffOfPlan(plan, { ...propsOf(before), ...olds }, news);
-  return renderPreview(`edge-lb1-state`, `lb1/${OWNER}`, diff, olds, desiredDirectorView(news.model, news.keepalivedConf));
+  return renderPreview(`edge-lb1-state`, `lb1/${OWNER}`, diff.changes === true, olds, desiredDirectorView(news.model, news.keepalivedConf));
 }
 
 function rendered(): Record<string, string> {
@@ -94,9 +96,13 @@ const BLOCK = /<!-- preview: ([a-z-]+) -->\n```\n([\s\S]*?)```\n<!-- \/preview -
 describe("docs/component-library.md previews", () => {
   test("each preview block is the provider's diff rendered", () => {
     const texts = rendered();
-    assert.match(texts["weight-change"]!, /~ services\["web tcp\/203\.0\.113\.10:80"\]\.servers\["192\.0\.2\.12:8080"\]\.weight: 2 => 5/);
-    assert.match(texts["drain"]!, /- services\["web tcp\/203\.0\.113\.10:80"\]\.servers\["192\.0\.2\.13:8080"\]/);
-    assert.match(texts["drift"]!, /~ services\["web tcp\/203\.0\.113\.10:80"\]\.servers\["192\.0\.2\.11:8080"\]\.weight: 0 => 1/);
+    const nested = (server: string, line: string) =>
+      new RegExp(`~ services: \\{\\n\\s+~ web tcp/203\\.0\\.113\\.10:80: \\{\\n\\s+~ servers: \\{\\n\\s+${line.replace("SERVER", server.replace(/\./g, "\\."))}`);
+    assert.match(texts["weight-change"]!, nested("192.0.2.12:8080", "~ SERVER: \\{\\n\\s+~ weight: 2 => 5\\n"));
+    assert.match(texts["drain"]!, nested("192.0.2.13:8080", "- SERVER: \\{\\n\\s+- forwarding\\s*: \"nat\""));
+    assert.match(texts["drift"]!, nested("192.0.2.11:8080", "~ SERVER: \\{\\n\\s+~ weight: 0 => 1\\n"));
+    // one change each, nothing else: the resource line and the five levels down to the weight
+    for (const name of ["weight-change", "drift"]) assert.equal(texts[name]!.split("\n").filter((l) => /^\s+[~+-] /.test(l)).length, 6, texts[name]);
     assert.equal(texts["in-sync"], "", "a director that equals the spec has no diff at all");
     let doc = readFileSync(DOC, "utf8");
     if (process.env["UPDATE_DOCS"] === "1") {

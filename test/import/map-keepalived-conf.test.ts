@@ -527,7 +527,7 @@ describe("checkers", () => {
 });
 
 describe("virtual_server_group", () => {
-  test("a group becomes one service per entry; ranges, a real server on a VIP and unused groups are reported", () => {
+  test("a group becomes one service with the group's members (ranges kept); a real server on a VIP and unused groups are reported", () => {
     const r = imp(conf(
       "virtual_server_group WEB {", // 1
       "  203.0.113.10 80", // 2
@@ -553,13 +553,15 @@ describe("virtual_server_group", () => {
       "  }", // 22
       "}", // 23
     ));
-    assert.deepEqual(r.spec.services.map((s) => [s.name, s.protocol, s.address, s.port, s.fwmark, s.scheduler, s.pool.servers.map((x) => x.address)]), [
-      ["tcp-203.0.113.10-80", "tcp", "203.0.113.10", 80, undefined, "wrr", ["192.0.2.21"]],
-      ["tcp-203.0.113.11-8080", "tcp", "203.0.113.11", 8080, undefined, "wrr", ["192.0.2.21"]],
-      ["fwmark-5", undefined, undefined, undefined, 5, "wrr", ["192.0.2.21"]],
-    ]);
-    assert.deepEqual(keys(r), ["203.0.113.20-29@4", "virtual_server_group@7", "virtual_server@10", "real_server@18"]);
-    assert.match(r.findings[3]!.message, /virtual address/);
+    const [web] = r.spec.services;
+    assert.equal(r.spec.services.length, 1);
+    assert.deepEqual([web!.name, web!.protocol, web!.address, web!.port, web!.fwmark, web!.scheduler], ["WEB", "tcp", undefined, undefined, undefined, "wrr"]);
+    assert.deepEqual(web!.group, { members: [
+      { address: "203.0.113.10", port: 80 }, { address: "203.0.113.11", port: 8080 }, { address: "203.0.113.20", last: 29, port: 80 }, { fwmark: 5 },
+    ] });
+    assert.deepEqual(web!.pool.servers, [{ address: "192.0.2.21", port: 80, weight: 1 }]);
+    assert.deepEqual(keys(r), ["virtual_server_group@7", "real_server@18"]);
+    assert.match(r.findings[1]!.message, /one of the addresses of group service "WEB"/);
   });
 });
 

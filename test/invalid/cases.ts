@@ -497,6 +497,42 @@ export const CASES: InvalidCase[] = [
     message: "absolute",
   },
   {
+    name: "a group service that also sets an address",
+    mutate: (s) => { Object.assign(svc(s, 0), { group: { members: [{ address: "192.0.2.40", port: 80 }] } }); },
+    stage: "validate", code: "invalid-value", path: "services[0].address",
+    message: "its members are its identity",
+  },
+  {
+    name: "a group range that runs backwards",
+    mutate: (s) => { s.services.push({ name: "grp", protocol: "tcp", group: { members: [{ address: "192.0.2.40", last: 30, port: 80 }] }, pool: { servers: [{ address: "203.0.113.60" }] } }); },
+    stage: "validate", code: "out-of-range", path: "services[4].group.members[0].last",
+    message: "is empty",
+  },
+  {
+    name: "a NAT server without a port in a group with a fwmark member",
+    mutate: (s) => { s.services.push({ name: "grp", protocol: "tcp", group: { members: [{ address: "192.0.2.40", port: 80 }, { fwmark: 9 }] }, pool: { servers: [{ address: "203.0.113.60" }] } }); },
+    stage: "validate", code: "missing-field", path: "services[4].pool.servers[0].port",
+    message: "keepalived would use one port for all of them",
+  },
+  {
+    name: "a group member that is another service's identity",
+    mutate: (s) => { s.services.push({ name: "grp", protocol: "tcp", group: { members: [{ address: "192.0.2.9", last: 10, port: 80 }] }, pool: { servers: [{ address: "203.0.113.60" }] } }); },
+    stage: "validate", code: "duplicate-service", path: "services[4].group.members[0]",
+    message: 'is also an identity of service "web"',
+  },
+  {
+    name: "a real server that is one of its group's addresses",
+    mutate: (s) => { s.services.push({ name: "grp", protocol: "tcp", group: { members: [{ address: "192.0.2.40", last: 42, port: 80 }] }, pool: { servers: [{ address: "192.0.2.41" }] } }); },
+    stage: "validate", code: "real-server-is-vip", path: "services[4].pool.servers[0].address",
+    message: "one of the addresses of group service",
+  },
+  {
+    name: "a DR group's tcp check without connectPort",
+    mutate: (s) => { s.services.push({ name: "grp", protocol: "tcp", group: { members: [{ address: "192.0.2.40", port: 80 }] }, pool: { forwarding: { method: "dr" }, servers: [{ address: "203.0.113.60" }], healthChecks: [{ type: "tcp" }] } }); },
+    stage: "validate", code: "check-needs-port", path: "services[4].pool.healthChecks[0].connectPort",
+    message: "carries no port of its own",
+  },
+  {
     name: "empty pool owned by keepalived",
     mutate: (s) => { svc(s, 0).pool.servers = []; },
     stage: "validate", code: "empty-pool", path: "services[0].pool.servers",

@@ -1,57 +1,78 @@
 /**
- * Renders a director resource's diff the way `pulumi preview --diff` lists a detailed diff:
- * one line per property path, the old value from the state, the new one from the inputs.
- * Used to write (and check) the preview examples in docs/component-library.md.
+ * Renders a director resource's preview in the layout `pulumi preview --diff` prints for an
+ * update without a detailed diff (Node's provider hosts drop it): the old inputs (after a
+ * refresh: the view the provider read from the director) against the new inputs (the view
+ * the spec asks for), nested objects opened with `{`, keys aligned within an object, `~`
+ * for a changed value (`2 => 5`), `+`/`-` for an added or removed key. Only properties of
+ * the view are compared: the other inputs are the same on both sides unless the spec
+ * changed them. Used to write (and check) the examples in docs/component-library.md.
  */
 import { diffLines } from "diff";
 import type { DirectorView } from "../../src/index.js";
-import type { DirectorDiff } from "../../components/director-provider.js";
 
 const TYPE = "pulumi-nodejs:dynamic/ipvs:IpvsDirectorState";
 
-/** `services["a b"].servers["c"].weight` -> ["services", "a b", "servers", "c", "weight"] */
-function parsePath(path: string): string[] {
-  const out: string[] = [];
-  for (const m of path.matchAll(/([A-Za-z]+)|\["((?:[^"\\]|\\.)*)"\]/g)) out.push(m[1] ?? JSON.parse(`"${m[2]}"`));
-  return out;
+type Value = string | number | boolean | undefined | { [key: string]: Value };
+
+function isObject(v: Value): v is { [key: string]: Value } {
+  return v !== null && typeof v === "object";
 }
 
-function lookup(view: DirectorView, path: string): unknown {
-  let v: unknown = view;
-  for (const key of parsePath(path)) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
-  return v;
+function scalar(v: Value): string {
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value !== null && typeof value === "object") {
-    return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${typeof v === "object" ? "{...}" : show(v)}`).join(", ")} }`;
+function same(a: Value, b: Value): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** `value` in full, every line marked with `mark` (an added or removed key). */
+function whole(mark: "+" | "-", key: string, width: number, value: Value, indent: string, out: string[]): void {
+  const title = `${indent}${mark} ${key.padEnd(width)}: `;
+  if (!isObject(value)) {
+    out.push(`${title}${scalar(value)}`);
+    return;
   }
-  return String(value);
+  out.push(`${title}{`);
+  const keys = Object.keys(value).sort();
+  const w = Math.max(0, ...keys.map((k) => k.length));
+  for (const k of keys) whole(mark, k, w, value[k], `${indent}    `, out);
+  out.push(`${indent}  }`);
 }
 
-/** The preview text of one director resource ("" when the diff has no change). */
-export function renderPreview(name: string, id: string, diff: DirectorDiff, olds: DirectorView, news: DirectorView): string {
-  if (!diff.changes) return "";
-  const lines = [
+/** The differences of two objects, Pulumi's way. */
+function objectDiff(olds: { [key: string]: Value }, news: { [key: string]: Value }, indent: string, out: string[]): void {
+  const keys = [...new Set([...Object.keys(olds), ...Object.keys(news)])].sort().filter((k) => !same(olds[k], news[k]));
+  const width = Math.max(0, ...keys.map((k) => k.length));
+  for (const k of keys) {
+    const a = olds[k], b = news[k];
+    if (a === undefined) whole("+", k, width, b, indent, out);
+    else if (b === undefined) whole("-", k, width, a, indent, out);
+    else if (isObject(a) && isObject(b)) {
+      out.push(`${indent}~ ${k.padEnd(width)}: {`);
+      objectDiff(a, b, `${indent}    `, out);
+      out.push(`${indent}  }`);
+    } else if (typeof a === "string" && typeof b === "string" && (a.includes("\n") || b.includes("\n"))) {
+      // a multi-line string: a line diff
+      out.push(`${indent}~ ${k.padEnd(width)}: (text)`);
+      for (const part of diffLines(a, b)) {
+        if (!part.added && !part.removed) continue;
+        for (const l of part.value.replace(/\n$/, "").split("\n")) out.push(`${indent}    ${part.added ? "+" : "-"} ${l}`);
+      }
+    } else {
+      out.push(`${indent}~ ${k.padEnd(width)}: ${scalar(a)} => ${scalar(b)}`);
+    }
+  }
+}
+
+/** The preview text of one director resource ("" when it has no change). */
+export function renderPreview(name: string, id: string, changes: boolean, olds: DirectorView, news: DirectorView): string {
+  if (!changes) return "";
+  const out = [
     `  ~ ${TYPE}: (update)`,
     `      [id=${id}]`,
     `      [urn=urn:pulumi:prod::acme::ipvs:index:IpvsCluster$ipvs:index:IpvsDirector$${TYPE}::${name}]`,
   ];
-  for (const [path, d] of Object.entries(diff.detailedDiff)) {
-    if (path === "keepalivedConf") {
-      lines.push(`    ~ keepalivedConf:`);
-      for (const part of diffLines(olds.keepalivedConf, news.keepalivedConf)) {
-        const mark = part.added ? "+" : part.removed ? "-" : " ";
-        for (const l of part.value.replace(/\n$/, "").split("\n")) if (mark !== " ") lines.push(`        ${mark} ${l}`);
-      }
-    } else if (d.kind === "update") {
-      lines.push(`    ~ ${path}: ${show(lookup(olds, path))} => ${show(lookup(news, path))}`);
-    } else if (d.kind === "add") {
-      lines.push(`    + ${path}: ${show(lookup(news, path))}`);
-    } else {
-      lines.push(`    - ${path}: ${show(lookup(olds, path))}`);
-    }
-  }
-  return `${lines.join("\n")}\n`;
+  objectDiff(olds as unknown as { [key: string]: Value }, news as unknown as { [key: string]: Value }, "    ", out);
+  return `${out.join("\n")}\n`;
 }

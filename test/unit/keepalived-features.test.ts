@@ -336,3 +336,74 @@ describe("independent VRRP instances and several sync groups", () => {
     });
   }
 });
+
+describe("virtual_server_group: a group service", () => {
+  const spec = (): SpecInput => ({
+    directors: [director],
+    services: [
+      {
+        name: "web", protocol: "tcp", scheduler: "rr",
+        group: { members: [{ address: "203.0.113.1", port: 80 }, { address: "203.0.113.3", last: 5, port: 80 }, { fwmark: 1 }] },
+        pool: {
+          forwarding: { method: "dr" },
+          servers: [{ address: "192.0.2.21" }, { address: "192.0.2.22", weight: 2 }],
+          healthChecks: [{ type: "tcp", connectPort: 80 }],
+        },
+      },
+      {
+        name: "dns6", protocol: "udp",
+        group: { members: [{ address: "2001:db8::1", last: 10, port: 53 }] },
+        pool: { servers: [{ address: "2001:db8:1::1", port: 5353 }], healthChecks: [{ type: "command", command: ["/bin/true"] }] },
+      },
+      {
+        // without checks: the applier's, and still one service per member
+        name: "plain", protocol: "tcp",
+        group: { members: [{ address: "203.0.113.9", port: 443 }, { address: "203.0.113.9", port: 8443 }] },
+        pool: { servers: [{ address: "192.0.2.31", port: 443 }] },
+      },
+    ],
+  });
+  const out = compiled(spec());
+  const conf = out.directors[0]!.keepalivedConf;
+
+  test("each member is a service of its own: the model, the ipvsadm rules (ranges expanded)", () => {
+    assert.deepEqual(out.model.services.map((s) => `${s.name} ${s.owner}`).sort(), [
+      "dns6.1 keepalived", "dns6.10 keepalived", "dns6.2 keepalived", "dns6.3 keepalived", "dns6.4 keepalived", "dns6.5 keepalived",
+      "dns6.6 keepalived", "dns6.7 keepalived", "dns6.8 keepalived", "dns6.9 keepalived",
+      "plain.1 applier", "plain.2 applier",
+      "web.1 keepalived", "web.2 keepalived", "web.3 keepalived", "web.4 keepalived", "web.5 keepalived",
+    ]);
+    const rules = out.ipvsadmRules.split("\n");
+    for (const line of [
+      "-A -t 203.0.113.1:80 -s rr", "-A -t 203.0.113.3:80 -s rr", "-A -t 203.0.113.4:80 -s rr", "-A -t 203.0.113.5:80 -s rr", "-A -f 1 -s rr",
+      "-a -t 203.0.113.4:80 -r 192.0.2.22:80 -g -w 2", "-a -f 1 -r 192.0.2.22:0 -g -w 2",
+      "-A -u [2001:db8::a]:53 -s wlc", "-a -u [2001:db8::a]:53 -r [2001:db8:1::1]:5353 -m -w 1",
+      "-A -t 203.0.113.9:8443 -s wlc", "-a -t 203.0.113.9:8443 -r 192.0.2.31:443 -m -w 1",
+    ]) assert.ok(rules.includes(line), `${line} missing from\n${out.ipvsadmRules}`);
+  });
+
+  test("keepalived gets one virtual_server_group and one virtual_server group block per group service", () => {
+    assert.deepEqual(block(conf, "virtual_server_group web"), ["203.0.113.1 80", "203.0.113.3-5 80", "fwmark 1"]);
+    assert.deepEqual(block(conf, "virtual_server_group dns6"), ["2001:db8::1-a 53"]);
+    const web = block(conf, "virtual_server group web");
+    assert.ok(web.includes("protocol TCP") && web.includes("lvs_method DR"), web.join("\n"));
+    // DR servers of a group carry no port: keepalived gives them each entry's own
+    assert.ok(web.includes("real_server 192.0.2.22 {"), web.join("\n"));
+    assert.equal(conf.match(/virtual_server group web/g)?.length, 1);
+    assert.doesNotMatch(conf, /plain|203\.0\.113\.9/);
+  });
+
+  test("keepalived -t -e accepts the rendered config", { skip }, async () => {
+    await assertKeepalivedAccepts(out);
+  });
+
+  test("importing the rendered config gives a spec that compiles to the same files", () => {
+    const own = spec();
+    own.services = own.services.filter((s) => s.name !== "plain");
+    const first = compiled(own);
+    const { again, findings } = reimported(first);
+    assert.deepEqual(findings, []);
+    assert.equal(again.directors[0]!.keepalivedConf, first.directors[0]!.keepalivedConf);
+    assert.equal(again.ipvsadmRules, first.ipvsadmRules);
+  });
+});
