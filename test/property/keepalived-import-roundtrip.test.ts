@@ -1,7 +1,7 @@
 /**
  * Round trip of the keepalived.conf importer (issue #16, point 5): for random valid specs
  * with health-checked services (pool checks, per-server checks and settings, quorum, alpha,
- * omega, ha_suspend, sorry servers) and VRRP instances (independent, in one group, in several
+ * omega, ha_suspend; some as group services with a range and a fwmark) and VRRP instances (independent, in one group, in several
  * groups, with notify scripts, tracking weights outside groups), `import(render(spec))`
  * compiles to the same files: the same keepalived.conf byte for byte, and the same ipvsadm
  * rules for the services keepalived owns (the applier's services are not in keepalived.conf).
@@ -48,6 +48,8 @@ interface Decoration {
   omega: boolean;
   haSuspend: boolean;
   quorumUp: boolean;
+  /** make the service a group: itself plus a two-address range next to it, and maybe a fwmark */
+  group: "no" | "range" | "range+fwmark";
 }
 
 function arbDecoration(servers: number, hasPort: boolean): fc.Arbitrary<Decoration> {
@@ -64,6 +66,7 @@ function arbDecoration(servers: number, hasPort: boolean): fc.Arbitrary<Decorati
     omega: fc.boolean(),
     haSuspend: fc.boolean(),
     quorumUp: fc.boolean(),
+    group: fc.constantFrom("no", "no", "range", "range+fwmark"),
   });
 }
 
@@ -82,6 +85,16 @@ function decorate(s: ServiceInput, d: Decoration): void {
   if (d.omega) pool.omega = true;
   if (d.haSuspend && s.fwmark === undefined) pool.haSuspend = true;
   if (d.quorumUp) pool.quorumUp = ["/usr/local/bin/quorum", "up"];
+  if (d.group !== "no" && s.address !== undefined && s.port !== undefined && !s.address.includes(":")) {
+    const last = Number(s.address.split(".")[3]);
+    const members: NonNullable<ServiceInput["group"]>["members"] = [{ address: s.address, port: s.port }];
+    // the next two addresses, when they stay inside the byte (validation refuses a clash with another service)
+    if (last <= 252) members.push({ address: s.address.replace(/\.\d+$/, `.${last + 1}`), last: last + 2, port: s.port });
+    if (d.group === "range+fwmark") members.push({ fwmark: 7000 + last });
+    s.group = { members };
+    delete s.address;
+    delete s.port;
+  }
 }
 
 type VrrpInput = NonNullable<SpecInput["vrrp"]>;
@@ -150,6 +163,7 @@ function compiled(spec: SpecInput): CompileOutput {
 describe("import(render(spec)) compiles to the same files", () => {
   test("keepalived.conf byte for byte, the ipvsadm rules of keepalived's services, nothing reported", () => {
     let checked = 0;
+    let withGroups = 0;
     fc.assert(
       fc.property(arbCase, (spec) => {
         const parsed = parseSpec(spec);
@@ -167,9 +181,11 @@ describe("import(render(spec)) compiles to the same files", () => {
         owned.services = owned.services.filter((_, i) => out.model.services.find((m) => m.specIndex === i)?.owner === "keepalived");
         assert.equal(again.ipvsadmRules, compiled(owned).ipvsadmRules);
         checked++;
+        if (spec.services.some((s) => s.group !== undefined && out.model.services.some((m) => m.group?.name === s.name && m.owner === "keepalived"))) withGroups++;
       }),
       { seed: FC_SEED, numRuns: 150 },
     );
     assert.ok(checked >= 100, `only ${checked} of 150 generated specs were valid`);
+    assert.ok(withGroups >= 10, `only ${withGroups} valid specs with a keepalived-owned group service`);
   });
 });
