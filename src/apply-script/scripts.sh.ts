@@ -29,10 +29,12 @@ KPID=/run/keepalived.pid
 # the fingerprint covers what a plan is computed from: the table, keepalived.conf and the
 # ownership records (connection counters and thresholds are left out: they move on their own)
 fingerprint() {
-  # $1: the sorted table (a file, or - for stdin) when the caller has it already (each pass
-  # over a big table costs seconds on a slow director)
+  # $1: the table (a file, or - for stdin) when the caller has it already (each pass over a
+  # big table costs seconds on a slow director). The table as ipvsadm -S -n prints it, not
+  # sorted again: ipvsadm lists a table in one order (it sorts services and servers), so the
+  # same table gives the same bytes, and a sort was one more pass (issue #17, point 4)
   {
-    if [ $# -ge 1 ]; then cat "$1"; else ipvsadm -S -n | LC_ALL=C sort; fi
+    if [ $# -ge 1 ]; then cat "$1"; else ipvsadm -S -n; fi
     echo "==keepalived"
     cat "$KCONF_DIR/keepalived.conf" 2>/dev/null
     echo "==owners"
@@ -144,7 +146,7 @@ trap 'rm -f "$T"; exit 1' HUP INT TERM PIPE
 ipvsadm -S -n > "$T"
 trace "read-state: ipvsadm -S -n"
 echo "==ipvsc:fingerprint=="
-LC_ALL=C sort "$T" | fingerprint -
+fingerprint "$T"
 trace "read-state: fingerprint"
 if [ $# -ge 2 ]; then
   # the digest read: $2 holds, after its line "${DIGESTS_MARKER}", the host's "DIGEST SELECTOR"
@@ -321,10 +323,11 @@ only_selected() {
 verify() {
   # every service the batches touched must read back exactly as expected; removed ones must
   # be gone (untouched services were not changed: the fingerprint proved the starting point)
+  { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
+  # nothing touched (a keepalived-only change): no read of the table at all
+  [ -s "$D/verify.selectors" ] || { verify_keepalived; return; }
   ipvsadm -S -n > "$D/after.rules" || return 1
   trace "verify: ipvsadm -S -n"
-  { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
-  [ -s "$D/verify.selectors" ] || { verify_keepalived; return; }
   trace "verify: selectors"
   only_selected "$D/expected.rules" | strip_thresholds | LC_ALL=C sort > "$D/expected.sorted"
   trace "verify: expected lines"
@@ -382,6 +385,7 @@ restore() {
     fi
     sleep 1
   fi
+  LC_ALL=C sort "$D/snapshot.rules" > "$D/snapshot.sorted"
   ipvsadm -S -n | LC_ALL=C sort > "$D/restored.sorted"
   if cmp -s "$D/snapshot.sorted" "$D/restored.sorted"; then
     finish 11 "the change failed and was rolled back: the director is in its OLD state"
@@ -403,9 +407,9 @@ worker() {
   flock -n 9 || refuse "another apply holds the lock on this director"
   LOCKED=yes
   trace "worker: locked"
-  ipvsadm -S -n | LC_ALL=C sort > "$D/snapshot.sorted"
+  ipvsadm -S -n > "$D/snapshot.rules"
   trace "worker: snapshot"
-  now=$(fingerprint "$D/snapshot.sorted")
+  now=$(fingerprint "$D/snapshot.rules")
   [ "$now" = "$(cat "$D/fingerprint")" ] || refuse "stale plan: the director changed since the plan was computed (plan again)"
   trace "worker: fingerprint checked"
   mkdir -p "$D/old/secrets"
