@@ -122,7 +122,8 @@ function headerOf(input: string, result: Pick<Imported, "findings">): string[] {
 
 function summaryOf(input: string, result: Pick<Imported, "spec" | "findings">): string {
   const services = result.spec.services;
-  const keepalived = services.filter((s) => (s.pool.healthChecks?.length ?? 0) > 0).length;
+  // keepalived's when some real server is checked: by its own checks, else by the pool's
+  const keepalived = services.filter((s) => s.pool.servers.some((rs) => (rs.healthChecks ?? s.pool.healthChecks ?? []).length > 0)).length;
   const instances = result.spec.vrrp?.instances?.length ?? 0;
   return (
     `${input}: imported ${services.length} service${services.length === 1 ? "" : "s"} ` +

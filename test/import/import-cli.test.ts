@@ -39,6 +39,22 @@ after(() => {
 });
 
 describe("ipvsc import keepalived.conf", () => {
+  test("counts a service keepalived's when one real server has a check of its own, as compile decides it", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "keepalived.conf"), [
+      "virtual_server 203.0.113.10 80 {", "  lb_algo rr", "  lb_kind NAT", "  protocol TCP",
+      "  real_server 192.0.2.11 80 {", "    TCP_CHECK {", "      connect_timeout 3", "    }", "  }",
+      "  real_server 192.0.2.12 80 {", "  }",
+      "}", "",
+    ].join("\n"));
+    const r = await ipvsc(["import", "keepalived.conf"], dir);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /imported 1 service \(1 keepalived-owned, 0 applier-owned\)/);
+    const compiled = compileText(r.out, "stdout.yaml");
+    assert.ok(compiled.ok, formatIssues(compiled.issues));
+    assert.equal(compiled.output.model.services[0]!.owner, "keepalived");
+  });
+
   test("follows includes, prints warnings as file:line, writes a spec that compiles", async () => {
     const r = await ipvsc(["import", "includes/keepalived.conf"]);
     assert.equal(r.code, 0, r.err);
