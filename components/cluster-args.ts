@@ -93,7 +93,27 @@ export interface FwmarkServiceArgs extends ServiceBase {
   port?: never;
 }
 
-export type ServiceArgs = TcpServiceArgs | SctpServiceArgs | UdpServiceArgs | FwmarkServiceArgs;
+/** One member of a service group: an address (a range up to `last`) with a port, or a fwmark. */
+export type GroupMemberArgs = NonNullable<ServiceInput["group"]>["members"][number];
+
+/**
+ * keepalived's virtual_server_group: several VIP:ports, address ranges or fwmarks sharing one
+ * pool; the kernel gets one virtual service per member (named `<name>.1`, `<name>.2`, ...).
+ */
+export interface GroupServiceArgs extends Omit<ServiceBase, "persistence"> {
+  /** the members' protocol (tcp, udp or sctp) when they are addresses */
+  protocol?: "tcp" | "udp" | "sctp";
+  group: { members: GroupMemberArgs[] };
+  /** for fwmark members @default "inet" */
+  family?: "inet" | "inet6";
+  onePacket?: boolean;
+  persistence?: PersistenceInput;
+  address?: never;
+  port?: never;
+  fwmark?: never;
+}
+
+export type ServiceArgs = TcpServiceArgs | SctpServiceArgs | UdpServiceArgs | FwmarkServiceArgs | GroupServiceArgs;
 
 /** How to reach a director over SSH. */
 export interface SshArgs {

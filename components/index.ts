@@ -10,7 +10,7 @@ export {
   healthCheck, type HealthCheck, type HttpCheckOptions, type HttpsCheckOptions, type HttpPathOptions, type HttpUrlsOptions,
 } from "./health-checks.js";
 export type {
-  IpvsClusterArgs, DirectorArgs, ServiceArgs, TcpServiceArgs, UdpServiceArgs, SctpServiceArgs, FwmarkServiceArgs,
+  IpvsClusterArgs, DirectorArgs, ServiceArgs, TcpServiceArgs, UdpServiceArgs, SctpServiceArgs, FwmarkServiceArgs, GroupServiceArgs, GroupMemberArgs,
   PoolArgs, RealServerArgs, PersistenceArgs, SshArgs, SshDefaults, VrrpArgs, VrrpInstanceArgs, VrrpOverrideArgs,
 } from "./cluster-args.js";
 export { IpvsCluster, defaultOwner } from "./ipvs-cluster.js";

@@ -500,3 +500,25 @@ describe("directors without ssh", async () => {
     assert.match(await valueOf(cluster.directors[0]!.planSummary), /rollout: none \(no ssh settings for this director\)/);
   });
 });
+
+describe("a group service (keepalived's virtual_server_group)", async () => {
+  new IpvsCluster("grouped", {
+    directors: [{ name: "lb1", interfaces: ["eth0"], ssh: { host: "198.51.100.11", hostKey: HOST_KEY_1 } }],
+    ssh: { privateKey: PRIVATE_KEY },
+    services: [{
+      name: "web", protocol: "tcp", scheduler: scheduler.rr(),
+      group: { members: [{ address: "203.0.113.20", port: 80 }, { address: "203.0.113.30", last: 31, port: 443 }] },
+      pool: { forwarding: forwarding.dr(), servers: [{ address: "192.0.2.11" }], healthChecks: [healthCheck.tcp({ connectPort: 80 })] },
+    }],
+  });
+  await mocks.settle();
+
+  test("is one service of the program, one kernel service per member in the director resource", () => {
+    const inputs = stateOf("grouped", "lb1").inputs;
+    assert.deepEqual(Object.keys(inputs.services as object).sort(), [
+      "web.1 tcp/203.0.113.20:80", "web.2 tcp/203.0.113.30:443", "web.3 tcp/203.0.113.31:443",
+    ]);
+    assert.match(String(inputs.keepalivedConf), /virtual_server_group web \{/);
+    assert.match(String(inputs.teardownKeepalivedConf), /^(?![\s\S]*virtual_server)/);
+  });
+});
