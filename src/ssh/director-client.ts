@@ -8,6 +8,12 @@ import type { LiveState } from "../state/live-state.js";
 import { SshSession, type SshTargetConfig } from "./ssh-session.js";
 import { traceGuest, traceHost, tracedCommand } from "./trace.js";
 
+/**
+ * The longest a read-state may take: a 10,000-service table read by an emulated (TCG) lab
+ * director under load took over a minute (issue #17's benchmark); a hung director still fails.
+ */
+const READ_TIMEOUT_MS = 180_000;
+
 /** How readLiveState reads. */
 export interface ReadLiveStateOptions {
   /**
@@ -29,8 +35,8 @@ export async function readLiveState(
   const digests = expected && options.read !== "full" ? digestRequest(expected) : undefined;
   traceHost(`${director}: read-state sent`);
   const r = digests
-    ? await session.exec(tracedCommand(readStateDigestCommand(keepalivedConfigDir)), { stdin: `${READ_STATE_SCRIPT}${DIGESTS_MARKER}\n${digests.text}`, timeoutMs: 60_000 })
-    : await session.exec(tracedCommand(readStateCommand(keepalivedConfigDir)), { stdin: READ_STATE_SCRIPT, timeoutMs: 60_000 });
+    ? await session.exec(tracedCommand(readStateDigestCommand(keepalivedConfigDir)), { stdin: `${READ_STATE_SCRIPT}${DIGESTS_MARKER}\n${digests.text}`, timeoutMs: READ_TIMEOUT_MS })
+    : await session.exec(tracedCommand(readStateCommand(keepalivedConfigDir)), { stdin: READ_STATE_SCRIPT, timeoutMs: READ_TIMEOUT_MS });
   traceHost(`${director}: read-state output received`);
   const stderr = traceGuest(r.stderr, director);
   if (r.code !== 0) throw new Error(`reading the state of ${director} failed (exit ${r.code}): ${stderr.trim()}`);
