@@ -11,8 +11,8 @@
  * planner, so the serialized text stays small and does not break when those change.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { DirectorConnection, DirectorCredentials, SecretFileInput } from "./director-provider.js";
-import type { DirectorModel, KeepalivedStatus, ServiceView } from "../src/index.js";
+import type { DirectorConnection, DirectorCredentials, DirectorResourceProps, SecretFileInput } from "./director-provider.js";
+import type { KeepalivedStatus, ServiceView } from "../src/index.js";
 
 /**
  * The provider module next to this one, with this module's own extension: `.js` once built
@@ -75,23 +75,13 @@ export const directorProviderShell: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/** Inputs of {@link IpvsDirectorState}: see DirectorResourceProps. */
-export interface IpvsDirectorStateArgs {
-  director: string;
-  owner: string;
+/** Inputs of {@link IpvsDirectorState}: the provider's props, the connection and the secrets as Inputs. */
+export interface IpvsDirectorStateArgs extends Omit<DirectorResourceProps, "connection" | "credentials" | "secretFiles"> {
   connection: pulumi.Input<DirectorConnection>;
   /** secret */
   credentials: pulumi.Input<DirectorCredentials>;
-  services: Record<string, ServiceView>;
-  keepalived: KeepalivedStatus;
-  keepalivedConf: string;
-  model: DirectorModel;
-  sysctlConf: string;
-  keepalivedConfigDir: string;
-  teardownKeepalivedConf: string;
   /** secret */
   secretFiles: pulumi.Input<SecretFileInput[]>;
-  drainTimeoutSeconds: number;
 }
 
 /** One director as this stack owns it: see the file comment. */

@@ -195,6 +195,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .option("--connect-timeout <seconds>", "longest wait for a director to answer and finish the SSH handshake", seconds(1e-3, 86_400), DEFAULT_CONNECT_TIMEOUT_SECONDS)
       .option("--parallel <n>", "most directors read or rolled out at once (an HA pair is always one at a time)", atLeastOne, DEFAULT_PARALLEL);
   const progressOf = () => new Progress({ write: io.err, tty: io.isTTY === true, ...(io.rows !== undefined ? { maxRows: Math.max(3, io.rows - 2) } : {}) });
+  /** reads every director (progress shown while it runs) and plans the spec against them */
+  const readAndPlan = async (output: CompileOutput, opts: RolloutOptions): Promise<Plan> => {
+    const progress = progressOf();
+    try {
+      const plan = planAgainst(output, await readLiveStates(output, opts, progress), opts);
+      reportPlanned(plan, progress);
+      return plan;
+    } finally {
+      progress.stop();
+    }
+  };
 
   const compiled = async (spec: string) => {
     const result = await compileFile(spec, io);
@@ -228,14 +239,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option("-f, --format <format>", "text, json or markdown").choices(["text", "json", "markdown"]).default("text"))
     .option("-o, --out <file>", "also save the plan as JSON (for apply --plan)")
     .action(rolloutAction("plan", async (output, opts, o) => {
-      const progress = progressOf();
-      let plan: Plan;
-      try {
-        plan = planAgainst(output, await readLiveStates(output, opts, progress), opts);
-        reportPlanned(plan, progress);
-      } finally {
-        progress.stop();
-      }
+      const plan = await readAndPlan(output, opts);
       if (o.format === "json") io.out(formatPlanJson(plan));
       else if (o.format === "markdown") io.out(formatPlanMarkdown(plan));
       else io.out(formatPlanText(plan, { color: io.env.NO_COLOR === undefined && io.env.FORCE_COLOR !== undefined }));
@@ -250,17 +254,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option("--plan <file>", "apply exactly this saved plan (refused if a director changed since)")
     .option("--max-failures <n>", "no director starts once this many have failed (the running ones finish)", atLeastOne, DEFAULT_MAX_FAILURES)
     .action(rolloutAction("apply", async (output, opts, o) => {
-      let plan: Plan;
-      if (typeof o.plan === "string") plan = await loadPlan(resolve(io.cwd, o.plan));
-      else {
-        const reading = progressOf();
-        try {
-          plan = planAgainst(output, await readLiveStates(output, opts, reading), opts);
-          reportPlanned(plan, reading);
-        } finally {
-          reading.stop();
-        }
-      }
+      const plan = typeof o.plan === "string" ? await loadPlan(resolve(io.cwd, o.plan)) : await readAndPlan(output, opts);
       io.out(formatPlanText(plan));
       if (plan.directors.every((d) => d.empty)) {
         io.out("nothing to do\n");
@@ -311,14 +305,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .argument("<spec>", "spec file")
     .option("--strict", "count everything not ours as drift too: services other owners record, and ours that another owner records as well")
     .action(rolloutAction("drift", async (output, opts, o) => {
-      const progress = progressOf();
-      let plan: Plan;
-      try {
-        plan = planAgainst(output, await readLiveStates(output, opts, progress), opts);
-        reportPlanned(plan, progress);
-      } finally {
-        progress.stop();
-      }
+      const plan = await readAndPlan(output, opts);
       let drifted = false;
       for (const dp of plan.directors) {
         const r = driftOf(dp, { strict: o.strict === true });

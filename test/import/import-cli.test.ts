@@ -13,20 +13,14 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { runCli, type CliIo } from "../../src/cli/cli.js";
+import { runIpvsc, type Captured } from "../support/run-cli.js";
 import { compileText } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("fixtures/", import.meta.url));
 
-async function ipvsc(argv: string[], cwd = FIXTURES): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: CliIo = { out: (s) => void (out += s), err: (s) => void (err += s), env: {}, cwd };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+const ipvsc = (argv: string[], cwd = FIXTURES): Promise<Captured> => runIpvsc(argv, cwd);
 
 const dirs: string[] = [];
 const tempDir = () => {

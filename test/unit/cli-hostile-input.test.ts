@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, describe, test, type TestContext } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { runCli, type CliIo } from "../../src/cli/cli.js";
+import { runIpvsc, type Captured } from "../support/run-cli.js";
 import { FileError, readTextFile, writePlanFile } from "../../src/cli/files.js";
 import { compileText } from "../../src/compile.js";
 import { EXCERPT_WIDTH, excerpt, formatIssues } from "../../src/issues.js";
@@ -26,20 +26,9 @@ import { listFiles } from "../support/list-files.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const EXAMPLE = readFileSync(join(ROOT, "examples", "ha-pair.yaml"), "utf8");
 
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
 
 /** Runs the CLI in-process in `cwd`, capturing stdout and stderr. */
-async function ipvsc(argv: string[], cwd: string): Promise<Captured> {
-  let out = "";
-  let err = "";
-  const io: CliIo = { out: (s) => void (out += s), err: (s) => void (err += s), env: {}, cwd };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+const ipvsc = (argv: string[], cwd: string): Promise<Captured> => runIpvsc(argv, cwd);
 
 const tempDirs: string[] = [];
 function tempDir(): string {

@@ -15,24 +15,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import ssh2 from "ssh2";
-import { runCli, type CliIo } from "../../src/cli/cli.js";
+import { runIpvsc, type Captured } from "../support/run-cli.js";
 import { SshSession } from "../../src/ssh/ssh-session.js";
 
 const { Server, utils } = ssh2;
 
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
 
-async function ipvsc(argv: string[], cwd: string): Promise<Captured> {
-  let out = "";
-  let err = "";
-  const io: CliIo = { out: (s) => void (out += s), err: (s) => void (err += s), env: {}, cwd };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+const ipvsc = (argv: string[], cwd: string): Promise<Captured> => runIpvsc(argv, cwd);
 
 /**
  * stderr is exactly these lines (regular expressions), with no stack frame anywhere; the

@@ -12,26 +12,15 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { buildFiles, compileText } from "../../src/compile.js";
-import { runCli, type CliIo } from "../../src/cli/cli.js";
+import { runIpvsc, type Captured } from "../support/run-cli.js";
 import { listFiles } from "../support/list-files.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml")).sort();
 
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
 
 /** Runs the CLI in-process with `cwd`, capturing stdout and stderr. */
-async function ipvsc(argv: string[], cwd = ROOT): Promise<Captured> {
-  let out = "";
-  let err = "";
-  const io: CliIo = { out: (s) => void (out += s), err: (s) => void (err += s), env: {}, cwd };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+const ipvsc = (argv: string[], cwd = ROOT): Promise<Captured> => runIpvsc(argv, cwd);
 
 const tempDirs: string[] = [];
 function tempDir(): string {
