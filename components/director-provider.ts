@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import {
-  desiredDirectorView, liveDirectorView, planAsViewChanges, planDirector, stageApply,
+  desiredDirectorView, liveDirectorView, planAsViewChanges, planDirector, serviceKeyString, stageApply,
   type DirectorModel, type DirectorPlan, type DirectorView, type KeepalivedStatus, type LiveState, type ServiceView,
 } from "../src/index.js";
 import { SshSession, readLiveState, runStagedApply, type SshTargetConfig } from "../src/remote.js";
@@ -270,6 +270,24 @@ export const directorProvider = {
       // a director that is gone for good would otherwise block every destroy
       throw new Error(`${reason(e)}; to forget this director without touching it: pulumi state delete the resource ${id}, or set retainOnDelete`);
     }
-    await applyPlanned(props, planFor(props, live, true), false, true);
+    const plan = planFor(props, live, true);
+    await applyPlanned(props, plan, false, true);
+    // keepalived deletes its own virtual servers after the reload, in its own time: destroy
+    // is over when they are gone from the kernel
+    const keepalivedOwned = new Set(plan.operations.filter((op) => op.action === "remove-service" && op.owner === "keepalived").map((op) => op.serviceKey));
+    if (keepalivedOwned.size > 0) await untilGone(props, keepalivedOwned);
   },
 };
+
+/** Waits (bounded) until none of `keys` is in the director's table. */
+async function untilGone(props: DirectorResourceProps, keys: ReadonlySet<string>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = (await readLive(props)).table.services.map((s) => serviceKeyString(s.key)).filter((k) => keys.has(k));
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new DirectorError(props.director, `keepalived was reloaded without ${left.join(", ")} but still has them after ${Math.round(timeoutMs / 1000)} s`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
