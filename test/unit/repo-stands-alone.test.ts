@@ -2,9 +2,9 @@
  * The repository stands alone: a fresh clone with nothing beside it runs every test. No
  * file under test/, scripts/, bench/, .ci/ or examples/ (nor a package.json script) may
  * name a path outside the repository other than the system's package paths and temp dirs:
- * - a relative path that climbs out (`../shared/...`, `join(ROOT, "..")`, `dirname(ROOT)`,
+ * - a relative path that climbs out (`../sibling/...`, `join(ROOT, "..")`, `dirname(ROOT)`,
  *   `${ROOT}/../x`, `$(dirname "$0")/../..`, `cd ..` in a script at the root);
- * - an absolute path outside SYSTEM_DIRS (`/work/shared/corpus`, `/home/me/samples`).
+ * - an absolute path outside SYSTEM_DIRS (`/work/sibling/corpus`, `/home/me/samples`).
  * Comments count: a pointer to a file a fresh clone does not have is as broken as a read.
  *
  * The scan is textual and line based, so it knows a few spellings, not every program: it
@@ -269,27 +269,27 @@ describe("the repository stands alone", () => {
 
   describe("it bites", () => {
     const flagged = (file: string, line: string) => scanText(file, line).filter((f) => f.data === undefined).map((f) => f.path);
-    test("the corpus path this repository once read, in every spelling it knows", () => {
-      assert.deepEqual(flagged("test/import/corpus.test.ts", `const C = join(ROOT, "..", "shared", "corpus");`), ["ROOT/../shared/corpus"]);
-      assert.deepEqual(flagged("test/import/corpus.test.ts", `const C = resolve(ROOT, "../shared");`), ["ROOT/../shared"]);
+    test("a folder beside the clone, in every spelling the scan knows", () => {
+      assert.deepEqual(flagged("test/import/corpus.test.ts", `const C = join(ROOT, "..", "sibling", "corpus");`), ["ROOT/../sibling/corpus"]);
+      assert.deepEqual(flagged("test/import/corpus.test.ts", `const C = resolve(ROOT, "../sibling");`), ["ROOT/../sibling"]);
       assert.deepEqual(flagged("test/a.test.ts", `const C = path.join(ROOT, "..");`), ["ROOT/.."]);
-      assert.deepEqual(flagged("test/a.test.ts", `const C = join(dirname(ROOT), "shared");`), ["dirname(ROOT)"]);
-      assert.deepEqual(flagged("test/a.test.ts", "const C = `${ROOT}/../shared`;"), ["${ROOT}/../shared"]);
-      assert.deepEqual(flagged("test/a/b.test.ts", `const C = new URL("../../../shared/x", import.meta.url);`), ["../../../shared/x"]);
-      assert.deepEqual(flagged("test/a/b.test.ts", `import x from "../../../shared/x.js";`), ["../../../shared/x.js"]);
-      // from test/import, ../shared would be test/shared; from the root (the tests' cwd) it is not
-      assert.deepEqual(flagged("test/import/corpus.test.ts", `readFileSync("../shared/corpus/x")`), ["../shared/corpus/x"]);
-      assert.deepEqual(flagged("test/a.test.ts", `const C = "/work/shared/corpus/keepalived-samples";`), ["/work/shared/corpus/keepalived-samples"]);
-      assert.deepEqual(flagged("test/a.test.ts", ` * see /work/shared/reference/keepalived.md`), ["/work/shared/reference/keepalived.md"]);
+      assert.deepEqual(flagged("test/a.test.ts", `const C = join(dirname(ROOT), "sibling");`), ["dirname(ROOT)"]);
+      assert.deepEqual(flagged("test/a.test.ts", "const C = `${ROOT}/../sibling`;"), ["${ROOT}/../sibling"]);
+      assert.deepEqual(flagged("test/a/b.test.ts", `const C = new URL("../../../sibling/x", import.meta.url);`), ["../../../sibling/x"]);
+      assert.deepEqual(flagged("test/a/b.test.ts", `import x from "../../../sibling/x.js";`), ["../../../sibling/x.js"]);
+      // from test/import, ../sibling would be test/sibling; from the root (the tests' cwd) it is not
+      assert.deepEqual(flagged("test/import/corpus.test.ts", `readFileSync("../sibling/corpus/x")`), ["../sibling/corpus/x"]);
+      assert.deepEqual(flagged("test/a.test.ts", `const C = "/work/sibling/corpus/keepalived-samples";`), ["/work/sibling/corpus/keepalived-samples"]);
+      assert.deepEqual(flagged("test/a.test.ts", ` * see /work/sibling/reference/keepalived.md`), ["/work/sibling/reference/keepalived.md"]);
       assert.deepEqual(flagged("test/a.test.ts", `assert.match(readFileSync("/home/me/x.conf", "utf8"), /eth1/);`), ["/home/me/x.conf"]);
-      assert.deepEqual(flagged("test/lab/x.sh", `cp "$(dirname "$0")/../../../shared/a" .`), ['$(dirname "$0")/../../../shared/a']);
+      assert.deepEqual(flagged("test/lab/x.sh", `cp "$(dirname "$0")/../../../sibling/a" .`), ['$(dirname "$0")/../../../sibling/a']);
       assert.deepEqual(flagged(".ci/run", `cd "$(dirname "$0")/../.."`), ['$(dirname "$0")/../..']);
-      assert.deepEqual(flagged("package.json", `cd .. && ls shared`), [".."]);
-      assert.deepEqual(flagged("test/a.test.ts", `spawnSync("ls", [], { cwd: "../shared" })`), ["../shared"]);
+      assert.deepEqual(flagged("package.json", `cd .. && ls sibling`), [".."]);
+      assert.deepEqual(flagged("test/a.test.ts", `spawnSync("ls", [], { cwd: "../sibling" })`), ["../sibling"]);
       assert.deepEqual(flagged("scripts/x.sh", `tar -xf "$CACHE"/x.tar -C /opt/corpus/x`), ["/opt/corpus/x"]);
       assert.deepEqual(flagged("test/unit/x.test.ts", `await d.run("/lab/net-setup.sh")`), ["/lab/net-setup.sh"], "DATA is per file");
       assert.deepEqual(flagged("examples/x.yaml", `# $schema=../../schema/x.json`), ["../../schema/x.json"]);
-      assert.deepEqual(flagged("test/golden/README.md", "see `/work/shared/reference/ipvsadm.md`"), ["/work/shared/reference/ipvsadm.md"]);
+      assert.deepEqual(flagged("test/golden/README.md", "see `/work/sibling/reference/ipvsadm.md`"), ["/work/sibling/reference/ipvsadm.md"]);
     });
 
     test("and lets the repository's own paths, system paths and temp dirs through", () => {
