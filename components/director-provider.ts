@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import {
-  desiredDirectorView, liveDirectorView, planAsViewChanges, planDirector, serviceKeyString, stageApply,
+  desiredDirectorView, liveDirectorView, planAsViewChanges, planDirector, serviceKeyString, stableJson, stageApply,
   type DirectorModel, type DirectorPlan, type DirectorView, type KeepalivedStatus, type LiveState, type ServiceView,
 } from "../src/index.js";
 import { SshSession, readLiveState, runStagedApply, type SshTargetConfig } from "../src/remote.js";
@@ -68,16 +68,6 @@ const SECRET_PROPS = ["credentials", "secretFiles"] as const;
 
 function digest(value: unknown): string {
   return createHash("sha256").update(stableJson(value)).digest("hex");
-}
-
-/** JSON with sorted keys: the same value gives the same text. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 function plainOf(props: DirectorResourceProps): Omit<DirectorResourceProps, (typeof SECRET_PROPS)[number]> {

@@ -17,6 +17,7 @@ export type * from "./model/model.js";
 export { normalize, canonicalFlags, flagNamesFor, derivedPriority } from "./model/normalize.js";
 export { serviceKeyString, serviceSelector, realServerKeyString, compareServiceKeys } from "./model/service-key.js";
 export { canonicalAddress, compareAddresses, formatAddressPort } from "./model/addresses.js";
+export { stableJson } from "./model/stable-json.js";
 export { validate } from "./validate/validate.js";
 export { renderIpvsadmRules } from "./render/render-ipvsadm-rules.js";
 export { renderKeepalivedConf } from "./render/render-keepalived-conf.js";
@@ -26,11 +27,11 @@ export { parseIpvsadmSave } from "./state/parse-ipvsadm-save.js";
 export { APPLY_SCRIPT, READ_STATE_SCRIPT, STATE_DIR } from "./apply-script/scripts.sh.js";
 export { APPLY_SCRIPT_PATH, type StagedFile } from "./apply-script/stage-files.js";
 export { computePlan, holdsVips, rolloutOrder, type DirectorTexts } from "./plan/plan.js";
-export { planDirector, type PlanOptions, type DesiredDirector } from "./plan/compute-plan.js";
+export { planDirector, keepalivedIsManaged, type PlanOptions, type DesiredDirector } from "./plan/compute-plan.js";
 export type * from "./plan/plan-types.js";
 export { describeService, describeRealServer } from "./plan/describe-changes.js";
 export {
-  desiredDirectorView, liveDirectorView, planAsViewChanges, isHealthOperation, keepalivedIsManaged, serviceLabel, servicePath,
+  desiredDirectorView, liveDirectorView, planAsViewChanges, isHealthOperation, serviceLabel, servicePath,
   type DirectorView, type ServiceView, type RealServerView, type KeepalivedStatus, type ViewChange,
 } from "./plan/director-view.js";
 export { stageApply, type StageInputs, type StagedApply } from "./apply-script/stage-files.js";

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { stageApply, type StagedApply } from "../apply-script/stage-files.js";
 import type { CompileOutput } from "../compile.js";
 import type { DirectorModel } from "../model/model.js";
+import { isHealthOperation } from "../plan/director-view.js";
 import { contestedLine, otherOwnerLine } from "../plan/format-plan.js";
 import { computePlan, rolloutGroups } from "../plan/plan.js";
 import type { DirectorPlan, Plan } from "../plan/plan-types.js";
@@ -328,7 +329,7 @@ export function driftOf(dp: DirectorPlan, opts: DriftOptions = {}): DriftReport 
   for (const op of dp.operations) {
     const what = `${op.action} ${op.service}${op.realServer ? ` ${op.realServer}` : ""}${op.changes.length ? `: ${op.changes.map((c) => `${c.field} ${c.from} -> ${c.to}`).join(", ")}` : ""}`;
     // a keepalived-owned real server missing from the kernel is what a failed check does
-    if (op.owner === "keepalived" && op.action === "add-real-server") health.push(what);
+    if (isHealthOperation(op)) health.push(what);
     else drift.push(what);
   }
   if (dp.keepalived.configChanged) drift.push("keepalived.conf differs from the spec");

@@ -25,6 +25,7 @@ import {
   CHECKER_KEYWORDS, TIMER_KEYS, mapChecker, normalizeCheckTarget, type TrackFile,
 } from "./map-health-checks.js";
 import { statementText, type ConfNode } from "./parse-keepalived-conf.js";
+import { stableJson } from "../model/stable-json.js";
 
 /** Shared by every virtual_server of one import. */
 export interface VirtualServerEnv {
@@ -422,18 +423,8 @@ function serviceName(env: VirtualServerEnv, id: Identity, protocol: Protocol | u
   return name;
 }
 
-/** A stable text of plain data (sorted keys), to compare check lists. */
-function stableText(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableText).join(",")}]`;
-  if (v !== null && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${k}:${stableText(o[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "undefined";
-}
-
 function sameForwarding(a: ForwardingInput, b: ForwardingInput): boolean {
-  return stableText(a) === stableText(b);
+  return stableJson(a) === stableJson(b);
 }
 
 /** The checks one real server gets in service `id`, made generic where they name the server itself. */
@@ -471,7 +462,7 @@ function poolChecks(
 ): HealthCheckInput[] {
   const groups = new Map<string, number[]>();
   servers.forEach((s, i) => {
-    const key = stableText(s.checks);
+    const key = stableJson(s.checks);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   let best: number[] = [];

@@ -72,7 +72,7 @@ function othersOwnership(live: LiveState, owner: string): Map<string, string> {
 }
 
 /** Our previous record: service key -> [name, owner kind]. */
-function ourOwnership(live: LiveState, owner: string): Map<string, { name: string; kind: string }> {
+export function ourOwnership(live: LiveState, owner: string): Map<string, { name: string; kind: string }> {
   const rec = live.ownership.find((r) => r.owner === owner);
   const out = new Map<string, { name: string; kind: string }>();
   for (const [name, value] of Object.entries(rec?.services ?? {})) {
@@ -100,6 +100,11 @@ function connectionNote(live: LiveState, serviceKey: string, rsKey: string): { n
 
 function weightZero(rs: IpvsRealServer): IpvsRealServer {
   return { ...rs, weight: 0 };
+}
+
+/** Whether keepalived runs on this director for this spec: health-checked pools or VRRP. */
+export function keepalivedIsManaged(director: DirectorModel): boolean {
+  return director.services.some((s) => s.owner === "keepalived") || director.vrrpInstances.length > 0;
 }
 
 /** Computes the plan of one director. */
@@ -245,7 +250,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   const record: OwnershipRecord = { owner, services: {} };
   for (const s of desiredServices) record.services[s.name] = `${keyOf.get(s)!} ${s.owner}`;
 
-  const managed = desired.model.services.some((s) => s.owner === "keepalived") || desired.model.vrrpInstances.length > 0;
+  const managed = keepalivedIsManaged(desired.model);
   const configChanged = managed && live.keepalivedConf !== desired.keepalivedConf;
   const action = !managed ? "none" : !live.keepalivedRunning ? "start" : configChanged ? "reload" : "none";
   const diff = configChanged

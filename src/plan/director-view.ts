@@ -12,6 +12,7 @@
 import type { DirectorModel, IpvsRealServer, IpvsService } from "../model/model.js";
 import { realServerKeyString, serviceKeyString } from "../model/service-key.js";
 import type { LiveState } from "../state/live-state.js";
+import { keepalivedIsManaged, ourOwnership } from "./compute-plan.js";
 import { describeRealServer, describeService } from "./describe-changes.js";
 import type { DirectorPlan, PlanOperation } from "./plan-types.js";
 
@@ -77,11 +78,6 @@ function serviceView(ipvs: IpvsService, owner: ServiceView["owner"], servers: re
   };
 }
 
-/** Whether keepalived runs on this director for this spec (as the planner decides it). */
-export function keepalivedIsManaged(director: DirectorModel): boolean {
-  return director.services.some((s) => s.owner === "keepalived") || director.vrrpInstances.length > 0;
-}
-
 /** The view the spec asks for. */
 export function desiredDirectorView(director: DirectorModel, keepalivedConf: string): DirectorView {
   const services: Record<string, ServiceView> = {};
@@ -98,23 +94,23 @@ export function desiredDirectorView(director: DirectorModel, keepalivedConf: str
  * health check removed it: health, not drift), as the planner and `ipvsc drift` treat it.
  */
 export function liveDirectorView(live: LiveState, owner: string, desired: DirectorModel | undefined, managed: boolean): DirectorView {
-  const record = live.ownership.find((r) => r.owner === owner);
   const liveByKey = new Map(live.table.services.map((s) => [serviceKeyString(s.key), s]));
   const desiredByKey = new Map((desired?.services ?? []).map((s) => [serviceKeyString(s.ipvs.key), s]));
   const services: Record<string, ServiceView> = {};
-  for (const name of Object.keys(record?.services ?? {}).sort()) {
-    const [key, kind = "applier"] = record!.services[name]!.split(" ");
-    const current = liveByKey.get(key!);
+  // by name, whatever order the record on the director lists them in
+  const ours = [...ourOwnership(live, owner)].sort(([, a], [, b]) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const [key, { name, kind }] of ours) {
+    const current = liveByKey.get(key);
     if (!current) continue;
     const svcOwner = kind === "keepalived" ? "keepalived" : "applier";
     let servers = current.realServers;
-    const want = desiredByKey.get(key!);
+    const want = desiredByKey.get(key);
     if (svcOwner === "keepalived" && want) {
       const present = new Set(servers.map(realServerKeyString));
       const missing = want.ipvs.realServers.filter((rs) => !present.has(realServerKeyString(rs)));
       if (missing.length > 0) servers = [...servers, ...missing];
     }
-    services[serviceLabel(name, key!)] = serviceView(current, svcOwner, servers);
+    services[serviceLabel(name, key)] = serviceView(current, svcOwner, servers);
   }
   return {
     services,
