@@ -6,17 +6,16 @@
  * rs2's httpd takes rs2 out of every member at once, starting it brings it back.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { compile } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
 import type { IpvsTable } from "../../src/model/model.js";
 import type { SpecInput } from "../../src/schema/spec-schema.js";
 import {
-  bootDirectors, clientRequests, labStatus, REAL_SERVERS, requireLabOrSkip, setupLabNetwork, tally, VIP_V4,
-  type LabDirector,
+  clientRequests, REAL_SERVERS, requireLabOrSkip, tally, VIP_V4,
 } from "./lab.js";
 import { canonicalTable, readLiveTable } from "./support/ipvs-readback.js";
-import { startHttpd, startKeepalived, stopHttpd, stopKeepalived, waitForTable } from "./support/keepalived-lab.js";
+import { keepalivedLabDirector, startHttpd, startKeepalived, stopHttpd, stopKeepalived, waitForTable } from "./support/keepalived-lab.js";
 
 const RS2 = REAL_SERVERS[1]!;
 const BOUND_MS = 15000;
@@ -41,22 +40,11 @@ function servers(table: IpvsTable): string[] {
 }
 
 describe("a group service on a real director (rendered keepalived.conf)", () => {
-  let d: LabDirector | undefined;
-  before(async () => {
-    if (!labStatus().available) return;
-    [d] = await bootDirectors(1);
-    await setupLabNetwork(d!);
-  });
-  after(async () => {
-    if (d !== undefined) {
-      await stopKeepalived(d).catch(() => undefined);
-      await d.close();
-    }
-  });
+  const director = keepalivedLabDirector();
 
   it(`keepalived builds one service per member; a failed check takes rs2 out of all of them within ${BOUND_MS / 1000} s`, async (t) => {
-    if (!requireLabOrSkip(t) || d === undefined) return;
-    const lab = d;
+    const lab = director();
+    if (!requireLabOrSkip(t) || lab === undefined) return;
     const result = compile(spec);
     assert.ok(result.ok, formatIssues(result.issues));
     const artifacts = result.output.directors[0]!;

@@ -8,17 +8,16 @@
  * One director for the file; keepalived is killed and the table cleared between cases.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { compile, type DirectorArtifacts } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
 import type { IpvsTable } from "../../src/model/model.js";
 import type { SpecInput } from "../../src/schema/spec-schema.js";
 import {
-  bootDirectors, clientRequests, labStatus, REAL_SERVERS, requireLabOrSkip, setupLabNetwork, tally, VIP_V4,
-  type LabDirector,
+  clientRequests, REAL_SERVERS, requireLabOrSkip, tally, VIP_V4,
 } from "./lab.js";
 import { canonicalTable, readLiveTable } from "./support/ipvs-readback.js";
-import { startHttpd, startKeepalived, stopHttpd, stopKeepalived, waitForTable } from "./support/keepalived-lab.js";
+import { keepalivedLabDirector, startHttpd, startKeepalived, stopHttpd, stopKeepalived, waitForTable } from "./support/keepalived-lab.js";
 
 const VIP = VIP_V4(1);
 const RS2 = REAL_SERVERS[1]!;
@@ -73,22 +72,11 @@ function poolAddresses(table: IpvsTable): string[] {
 }
 
 describe("keepalived health checks (rendered keepalived.conf, HTTP check of /, real director)", () => {
-  let d: LabDirector | undefined;
-  before(async () => {
-    if (!labStatus().available) return;
-    [d] = await bootDirectors(1);
-    await setupLabNetwork(d!);
-  });
-  after(async () => {
-    if (d !== undefined) {
-      await stopKeepalived(d).catch(() => undefined);
-      await d.close();
-    }
-  });
+  const director = keepalivedLabDirector();
 
   it(`a failed check takes rs2 out of the table within ${BOUND_MS / 1000} s; a passing one brings it back within ${BOUND_MS / 1000} s`, async (t) => {
-    if (!requireLabOrSkip(t) || d === undefined) return;
-    const lab = d;
+    const lab = director();
+    if (!requireLabOrSkip(t) || lab === undefined) return;
     const { artifacts, table } = compileDirector(healthSpec(false));
     assert.doesNotMatch(artifacts.keepalivedConf, /inhibit_on_failure/);
     await startKeepalived(lab, artifacts);
@@ -119,8 +107,8 @@ describe("keepalived health checks (rendered keepalived.conf, HTTP check of /, r
   });
 
   it(`inhibitOnFailure: a failed check sets rs2's weight to 0 within ${BOUND_MS / 1000} s (rs2 stays); a passing one restores weight ${RS2_WEIGHT}`, async (t) => {
-    if (!requireLabOrSkip(t) || d === undefined) return;
-    const lab = d;
+    const lab = director();
+    if (!requireLabOrSkip(t) || lab === undefined) return;
     const { artifacts, table } = compileDirector(healthSpec(true));
     assert.match(artifacts.keepalivedConf, /inhibit_on_failure/);
     await startKeepalived(lab, artifacts);

@@ -7,17 +7,16 @@
  * it back. One director; keepalived is stopped at the end.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { compile } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
 import type { IpvsTable } from "../../src/model/model.js";
 import type { SpecInput } from "../../src/schema/spec-schema.js";
 import {
-  bootDirectors, clientRequests, labStatus, REAL_SERVERS, requireLabOrSkip, setupLabNetwork, tally, VIP_V4,
-  type LabDirector,
+  clientRequests, REAL_SERVERS, requireLabOrSkip, tally, VIP_V4,
 } from "./lab.js";
 import { canonicalTable, readLiveTable } from "./support/ipvs-readback.js";
-import { startHttpd, startKeepalived, stopHttpd, stopKeepalived, waitForTable } from "./support/keepalived-lab.js";
+import { keepalivedLabDirector, startHttpd, startKeepalived, stopHttpd, stopKeepalived, waitForTable } from "./support/keepalived-lab.js";
 
 const VIP = VIP_V4(2);
 const [RS1, RS2] = [REAL_SERVERS[0]!, REAL_SERVERS[1]!];
@@ -42,22 +41,11 @@ function addresses(table: IpvsTable): string[] {
 }
 
 describe("a per-server check that differs from the pool's (real director, rendered keepalived.conf)", () => {
-  let d: LabDirector | undefined;
-  before(async () => {
-    if (!labStatus().available) return;
-    [d] = await bootDirectors(1);
-    await setupLabNetwork(d!);
-  });
-  after(async () => {
-    if (d !== undefined) {
-      await stopKeepalived(d).catch(() => undefined);
-      await d.close();
-    }
-  });
+  const director = keepalivedLabDirector();
 
   it(`a failing 8080 takes out rs2 only (its own check), not rs1 (the pool's check of :80), within ${BOUND_MS / 1000} s; rs2 comes back`, async (t) => {
-    if (!requireLabOrSkip(t) || d === undefined) return;
-    const lab = d;
+    const lab = director();
+    if (!requireLabOrSkip(t) || lab === undefined) return;
     const result = compile(spec);
     assert.ok(result.ok, formatIssues(result.issues));
     const artifacts = result.output.directors[0]!;

@@ -1,5 +1,5 @@
 /**
- * keepalived and real-server control inside a lab director, for keepalived-health.test.ts.
+ * keepalived and real-server control inside a lab director, for the keepalived lab tests.
  *
  * keepalived runs in the foreground of a setsid'd shell (`-n -l -D`), so its log goes to a
  * file the tests can show on failure (the guest has no syslog). The real servers' busybox
@@ -11,7 +11,8 @@
 import type { DirectorArtifacts } from "../../../src/compile.js";
 import type { IpvsTable } from "../../../src/model/model.js";
 import { parseIpvsadmSave } from "../../../src/state/parse-ipvsadm-save.js";
-import { shq, type LabDirector } from "../lab.js";
+import { after, before } from "node:test";
+import { bootDirectors, labStatus, setupLabNetwork, shq, type LabDirector } from "../lab.js";
 
 export const KEEPALIVED_DIR = "/etc/keepalived";
 export const KEEPALIVED_CONF = `${KEEPALIVED_DIR}/keepalived.conf`;
@@ -118,4 +119,25 @@ export async function waitForTable(
     }
     await sleep(250);
   }
+}
+
+/**
+ * One lab director with its network set up, booted before the suite that calls this and
+ * closed after it (keepalived stopped first). The getter is undefined when the lab is not
+ * available: each test checks requireLabOrSkip first.
+ */
+export function keepalivedLabDirector(): () => LabDirector | undefined {
+  let d: LabDirector | undefined;
+  before(async () => {
+    if (!labStatus().available) return;
+    [d] = await bootDirectors(1);
+    await setupLabNetwork(d!);
+  });
+  after(async () => {
+    if (d !== undefined) {
+      await stopKeepalived(d).catch(() => undefined);
+      await d.close();
+    }
+  });
+  return () => d;
 }
