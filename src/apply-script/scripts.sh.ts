@@ -73,7 +73,13 @@ export const DIGESTS_MARKER = "#==ipvsc:digests==";
  * renderIpvsadmRules prints it when the service is as desired (src/state/digest-read.ts
  * computes the same on the host). One awk pass joins the two listings (the same kernel walk
  * lists the same services and servers in the same order) and writes each service's lines
- * to a file of WORKDIR; one sha256sum hashes them all. Prints section same (the line
+ * to a file of WORKDIR; one sha256sum hashes them all. The director keeps those digests
+ * (KEPT, under the state directory) with the sha256 of the whole joined table they were
+ * computed from: while the table is the same, the next read hashes the joined table once
+ * (one stream, one sha256sum) and takes the kept digests instead of hashing each service,
+ * which is the read's cost on a slow director (thousands of small files). Keeping them is
+ * best effort (a director whose state directory is not writable hashes every time). Prints
+ * section same (the line
  * numbers of DIGESTS whose service is live with that digest), and save + thresholds with
  * only the other services; when the two listings are out of step (the table changed
  * between them) or anything is unexpected, save and thresholds in full and no section same.
@@ -81,7 +87,11 @@ export const DIGESTS_MARKER = "#==ipvsc:digests==";
 const DIGEST_READ = String.raw`
 digest_read() {
   mkdir "$4/s" || return 1
-  awk -v W="$4" -v M="${DIGESTS_MARKER}" '
+  KEPT=$STATE/kept-digests
+  # where the new digests are written before they replace the kept ones ("" = not writable)
+  NEXT=$KEPT.$$
+  { mkdir -p "$STATE" && : > "$NEXT"; } 2>/dev/null || NEXT=
+  awk -v W="$4" -v M="${DIGESTS_MARKER}" -v KEPT="$KEPT" -v NEXT="$NEXT" '
     function sel() { return ($2 == "-f" && $4 == "-6") ? $2 " " $3 " -6" : $2 " " $3 }
     FILENAME == ARGV[1] { if (started) { nd++; k = index($0, " "); want[substr($0, k + 1)] = substr($0, 1, k - 1); at[substr($0, k + 1)] = nd } else if ($0 == M) started = 1; next }
     FILENAME == ARGV[2] {
@@ -93,7 +103,7 @@ digest_read() {
       ns++; nr[ns] = 0; lkey[ns] = $2; lst[ns] = $0 "\n"; next
     }
     {
-      if ($1 == "-A") { close_svc(); s++; k = 0; sl[s] = sel(); if (lkey[s] != $3) bad = 1; f = W "/s/" s; print > f; blk[s] = $0 "\n"; next }
+      if ($1 == "-A") { close_svc(); s++; k = 0; sl[s] = sel(); if (lkey[s] != $3) bad = 1; blk[s] = $0 "\n"; next }
       if ($1 != "-a" || s == 0) { bad = 1; next }
       k++
       line = $0
@@ -103,15 +113,32 @@ digest_read() {
         for (j = i; j < NF; j++) if ($j == "-w") break
         line = $1; for (i = 2; i <= NF; i++) { line = line " " $i; if (i == j + 1) line = line " -x " ru[s, k] " -y " rl[s, k] }
       }
-      print line > f; blk[s] = blk[s] line "\n"
+      blk[s] = blk[s] line "\n"
     }
     function cols(text, from,   t, n, i) { n = split(text, t, " "); for (i = from + 1; i <= n; i++) { if (t[i] == "Uthreshold") uc = i - from; if (t[i] == "Lthreshold") lc = i - from } }
-    function close_svc() { if (s > 0) { close(f); if (nr[s] != k) bad = 1 } }
+    function close_svc() { if (s > 0 && nr[s] != k) bad = 1 }
     END {
       close_svc()
       if (s != ns || uc == 0 || lc == 0) bad = 1
       if (bad) exit 3
-      if (s > 0) { cmd = "cd \"" W "/s\" && sha256sum -- *"; while ((cmd | getline l) > 0) { split(l, p, " "); h[p[2]] = p[1] }; close(cmd) }
+      if (s > 0) {
+        # the whole joined table in one stream: the key of the kept digests
+        cmd = "sha256sum > \"" W "/key\""; for (i = 1; i <= s; i++) printf "%s", blk[i] | cmd; close(cmd)
+        getline key < (W "/key"); close(W "/key"); sub(/ .*/, "", key); key = "v1 " key
+        kept = 0
+        if ((getline l < KEPT) > 0 && l == key) { while ((getline l < KEPT) > 0 && kept < s + 1) h[++kept] = l }
+        close(KEPT)
+        if (kept != s) {
+          # not kept for this table: each service hashed on its own, and kept for the next read
+          for (i = 1; i <= s; i++) { f = W "/s/" i; printf "%s", blk[i] > f; close(f) }
+          cmd = "cd \"" W "/s\" && sha256sum -- *"; while ((cmd | getline l) > 0) { split(l, p, " "); h[p[2]] = p[1] }; close(cmd)
+          if (NEXT != "") {
+            printf "%s\n", key > NEXT; for (i = 1; i <= s; i++) print h[i] > NEXT
+            if (close(NEXT) == 0) system("mv -f \"" NEXT "\" \"" KEPT "\"")
+          }
+          print "computed" > (W "/how"); close(W "/how")
+        }
+      }
       print "==ipvsc:same=="
       for (i = 1; i <= s; i++) if ((sl[i] in want) && want[sl[i]] == h[i]) { same[i] = 1; print at[sl[i]] }
       print "==ipvsc:save=="
@@ -119,7 +146,8 @@ digest_read() {
       print "==ipvsc:thresholds=="
       printf "%s", head
       for (i = 1; i <= s; i++) if (!(i in same)) printf "%s", lst[i]
-    }' "$1" "$2" "$3" > "$4/out" && cat "$4/out" && return 0
+    }' "$1" "$2" "$3" > "$4/out" && { [ -z "$NEXT" ] || rm -f "$NEXT"; cat "$4/out"; return 0; }
+  [ -z "$NEXT" ] || rm -f "$NEXT"
   echo "==ipvsc:save=="
   cat "$3"
   echo "==ipvsc:thresholds=="
@@ -158,7 +186,7 @@ if [ $# -ge 2 ]; then
   ipvsadm -L -n --thresholds > "$L"
   trace "read-state: ipvsadm -L -n --thresholds"
   digest_read "$2" "$L" "$T" "$W"
-  trace "read-state: digests"
+  if [ -f "$W/how" ]; then trace "read-state: digests (each service hashed)"; else trace "read-state: digests (kept)"; fi
 else
   echo "==ipvsc:save=="
   cat "$T"

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -55,13 +55,15 @@ const busybox = ["/usr/bin/busybox", "/bin/busybox"].find((p) => existsSync(p));
 if (busybox) {
   const bin = join(work, "busybox-bin");
   mkdirSync(bin);
-  for (const applet of ["awk", "sh", "cat", "sort", "sha256sum", "cut", "mktemp", "rm", "mkdir"]) symlinkSync(busybox, join(bin, applet));
+  for (const applet of ["awk", "sh", "cat", "sort", "sha256sum", "cut", "mktemp", "rm", "mkdir", "mv"]) symlinkSync(busybox, join(bin, applet));
   SHELLS.push({ name: "busybox sh + applets", bin, sh: [join(bin, "sh")] });
 }
 
 let seq = 0;
+/** The trace (IPVSC_TRACE=1, on stderr) of the last readState. */
+let lastTrace = "";
 /** Runs read-state.sh (full, or a digest read of `digests`) against a stand-in ipvsadm listing `services`. */
-function readState(shell: Shell, services: readonly IpvsService[], digests?: string): string {
+function readState(shell: Shell, services: readonly IpvsService[], digests?: string, script0 = SCRIPT): string {
   const dir = join(work, `case-${++seq}`);
   mkdirSync(join(dir, "bin"), { recursive: true });
   const { save, listing } = kernelListings(services);
@@ -69,11 +71,12 @@ function readState(shell: Shell, services: readonly IpvsService[], digests?: str
   writeFileSync(join(dir, "listing"), listing);
   writeFileSync(join(dir, "bin", "ipvsadm"), `#!/bin/sh\ncase "$*" in\n  "-S -n") cat "${dir}/save" ;;\n  "-L -n --thresholds") cat "${dir}/listing" ;;\n  "-L --timeout") echo "Timeout (tcp tcpfin udp): 900 120 300" ;;\n  *) ;;\nesac\n`, { mode: 0o755 });
   const script = join(dir, "read-state.sh");
-  writeFileSync(script, digests === undefined ? SCRIPT : `${SCRIPT}${DIGESTS_MARKER}\n${digests}`);
+  writeFileSync(script, digests === undefined ? script0 : `${script0}${DIGESTS_MARKER}\n${digests}`);
   const args = [script, join(dir, "keepalived"), ...(digests === undefined ? [] : [script])];
   const path = [join(dir, "bin"), ...(shell.bin ? [shell.bin] : []), process.env.PATH ?? "/usr/bin:/bin"].join(":");
-  const r = spawnSync(shell.sh[0]!, args, { encoding: "utf8", env: { PATH: path }, timeout: 30_000 });
+  const r = spawnSync(shell.sh[0]!, args, { encoding: "utf8", env: { PATH: path, IPVSC_TRACE: "1" }, timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
+  lastTrace = r.stderr;
   return r.stdout;
 }
 
@@ -91,6 +94,9 @@ describe("the digest read gives the full read's table and plan", () => {
         const request = digestRequest(expected);
         const full = parseLiveState("lb1", readState(shell, live), { expected });
         const dump = readState(shell, live, request.text);
+        // the same table read again: the digests the first read kept, and the same answer
+        assert.equal(readState(shell, live, request.text), dump);
+        if (live.length > 0) assert.match(lastTrace, /read-state: digests \(kept\)/);
         const digest = parseLiveState("lb1", dump, { expected, digests: request });
         assert.deepEqual(digest.issues, full.issues);
         assert.deepEqual(digest.table, full.table);
@@ -110,6 +116,40 @@ describe("the digest read gives the full read's table and plan", () => {
       }), { seed: FC_SEED, numRuns: shell.name === "sh" ? 25 : 10 });
     });
   }
+
+  test("the kept digests serve only the table they were computed from", () => {
+    const r = compile({ directors: [{ name: "lb1", interfaces: ["eth0"] }], services: [1, 2, 3].map((n) => ({ name: `s${n}`, protocol: "tcp" as const, address: `203.0.113.${n}`, port: 80, pool: { servers: [{ address: "192.0.2.1" }, { address: "192.0.2.2", weight: n }] } })) });
+    assert.ok(r.ok);
+    const table = r.output.model.directors[0]!.table;
+    const request = digestRequest({ table, rules: r.output.directors[0]!.ipvsadmRules });
+    const shell = SHELLS[0]!;
+    const kept = join(STATE, "kept-digests");
+    const asDesired = readState(shell, table.services, request.text);
+    assert.match(asDesired, /==ipvsc:same==\n1\n2\n3\n==ipvsc:save==\n==ipvsc:thresholds==/);
+    const keptText = readFileSync(kept, "utf8");
+    assert.equal(keptText.split("\n").length, 5, "the key and one digest per service");
+    assert.deepEqual(keptText.split("\n").slice(1, 4), request.text.trim().split("\n").map((l) => l.split(" ")[0]), "the digests the host computes");
+    // a weight changed: the kept digests are for another table, so each service is hashed again
+    const changed = table.services.map((s, i) => (i === 1 ? { ...s, realServers: s.realServers.map((rs) => ({ ...rs, weight: 9 })) } : s));
+    const out = readState(shell, changed, request.text);
+    assert.match(lastTrace, /digests \(each service hashed\)/);
+    assert.match(out, /==ipvsc:same==\n1\n3\n==ipvsc:save==\n-A -t 203\.0\.113\.2:80/);
+    assert.notEqual(readFileSync(kept, "utf8"), keptText);
+    // kept digests that lie about this very table are believed only for the count they hold:
+    // a file cut short is not used
+    readState(shell, table.services, request.text);
+    writeFileSync(kept, readFileSync(kept, "utf8").split("\n").slice(0, 3).join("\n") + "\n");
+    assert.equal(readState(shell, table.services, request.text), asDesired);
+    assert.match(lastTrace, /digests \(each service hashed\)/);
+    // a state directory that cannot be written: every read hashes each service, same answer
+    const unwritable = SCRIPT.replace(`STATE=${STATE}`, `STATE=${join(work, "a-file")}/state`);
+    writeFileSync(join(work, "a-file"), "");
+    for (let i = 0; i < 2; i++) {
+      assert.equal(readState(shell, table.services, request.text, unwritable), asDesired);
+      assert.match(lastTrace, /digests \(each service hashed\)/);
+    }
+    assert.deepEqual(readdirSync(STATE).filter((f) => f.startsWith("kept-digests.")), [], "no half-written file left");
+  });
 
   test("a table out of step with its listing (changed between the reads) is printed in full", () => {
     const r = compile({ directors: [{ name: "lb1", interfaces: ["eth0"] }], services: [{ name: "a", protocol: "tcp", address: "203.0.113.1", port: 80, pool: { servers: [{ address: "192.0.2.1" }] } }] });
