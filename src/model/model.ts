@@ -221,6 +221,12 @@ export interface DirectorModel {
   vrrpInstances: VrrpInstanceModel[];
   /** VRRP passwords by instance name: secrets, rendered only into the include file */
   vrrpSecrets: Record<string, string>;
+  /**
+   * The VRRP instance this director's sync daemon follows (`syncDaemon.instance`, else the
+   * first instance it runs); absent when the spec has no sync daemon or the director runs
+   * no VRRP instance (then it runs no sync daemon either)
+   */
+  syncDaemonInstance?: string;
 }
 
 /** The whole normalized spec. */
@@ -229,7 +235,7 @@ export interface Model {
   services: ServiceModel[];
   directors: DirectorModel[];
   vrrpScripts: VrrpScriptModel[];
-  /** the spec's `vrrp.syncGroup`, or SG_IPVS, when one group joins every instance (no `syncGroups`) */
+  /** the spec's `vrrp.syncGroup`, or SG_IPVS, when one group joins every instance (no `syncGroups`); each director renders the members it runs */
   syncGroup?: string;
   /** every sync group, resolved (the one-group form too); sorted by name */
   syncGroups: SyncGroupModel[];

@@ -3,7 +3,7 @@
  * per-server overrides and per-director overrides, and sorts. It assumes validate() found
  * no errors; it never reports problems itself.
  */
-import type { ParsedSpec, RealServerSpec, SchedulerFlag, SchedulerName, ServiceSpec } from "../schema/spec-schema.js";
+import type { ParsedSpec, RealServerSpec, SchedulerFlag, SchedulerName, ServiceSpec, VrrpInstanceSpec } from "../schema/spec-schema.js";
 import ipaddr from "ipaddr.js";
 import { addressFamily, canonicalAddress, netmaskToPrefix, parsePrefix } from "./addresses.js";
 import {
@@ -183,7 +183,10 @@ export function notifyOf(o: { notifyMaster?: string[] | undefined; notifyBackup?
 /**
  * The sync groups of a spec: `syncGroups` exactly when given; else one group of every
  * instance (named `syncGroup`, default SG_IPVS) when there are two or more, or when
- * `syncGroup` is set (a group of one is not rendered).
+ * `syncGroup` is set. Each director renders a group with the members it runs, and only
+ * when it runs two or more of them (a group of one is not rendered): with instances on
+ * different directors (`vrrp.instances[].directors`) the default group joins, per
+ * director, the instances that director runs.
  */
 export function syncGroupsOf(spec: ParsedSpec): { groups: SyncGroupModel[]; single?: string } {
   const vrrp = spec.vrrp;
@@ -207,11 +210,46 @@ export function derivedPriority(base: number, order: number): number {
   return Math.max(1, base - 10 * order);
 }
 
+/**
+ * The directors running a VRRP instance, as indices into `spec.directors`, in the
+ * instance's order: its `directors` list (names the spec does not declare and repeats are
+ * skipped), else every director in spec order. The position in this list is the
+ * director's rank in the instance: 0 is the preferred master.
+ */
+export function instanceDirectorIndices(spec: Pick<ParsedSpec, "directors">, inst: Pick<VrrpInstanceSpec, "directors">): number[] {
+  if (inst.directors === undefined) return spec.directors.map((_, i) => i);
+  const out: number[] = [];
+  for (const name of inst.directors) {
+    const i = spec.directors.findIndex((d) => d.name === name);
+    if (i >= 0 && !out.includes(i)) out.push(i);
+  }
+  return out;
+}
+
+/** The instances (spec order) the director at `order` runs. */
+export function instancesOfDirector(spec: ParsedSpec, order: number): VrrpInstanceSpec[] {
+  return (spec.vrrp?.instances ?? []).filter((inst) => instanceDirectorIndices(spec, inst).includes(order));
+}
+
+/**
+ * The VRRP instance the sync daemon of the director at `order` follows: `syncDaemon.instance`,
+ * else the first instance (spec order) the director runs; undefined when it runs none.
+ */
+export function syncDaemonInstanceOf(spec: ParsedSpec, order: number): string | undefined {
+  const own = instancesOfDirector(spec, order);
+  if (own.length === 0) return undefined;
+  return spec.syncDaemon?.instance ?? own[0]!.name;
+}
+
 function vrrpInstancesFor(spec: ParsedSpec, order: number): { instances: VrrpInstanceModel[]; secrets: Record<string, string> } {
   const director = spec.directors[order]!;
   const instances: VrrpInstanceModel[] = [];
   const secrets: Record<string, string> = {};
   for (const inst of spec.vrrp?.instances ?? []) {
+    const members = instanceDirectorIndices(spec, inst);
+    // the director's rank among the instance's directors decides its default state and priority
+    const rank = members.indexOf(order);
+    if (rank < 0) continue;
     const o = director.vrrp?.[inst.name] ?? {};
     const nopreempt = o.nopreempt ?? inst.nopreempt;
     const vips = inst.vips.map(parsePrefix);
@@ -219,15 +257,15 @@ function vrrpInstancesFor(spec: ParsedSpec, order: number): { instances: VrrpIns
     // one explicit list serves every director: each drops its own address (a router is not its own peer)
     const self = srcIp === undefined ? undefined : canonicalAddress(srcIp);
     const peers = inst.unicast
-      ? (inst.unicastPeers ?? spec.directors.filter((d, i) => i !== order && d.address !== undefined).map((d) => d.address!))
+      ? (inst.unicastPeers ?? members.filter((i) => i !== order && spec.directors[i]!.address !== undefined).map((i) => spec.directors[i]!.address!))
         .filter((p) => canonicalAddress(p) !== self)
       : [];
     const model: VrrpInstanceModel = {
       name: inst.name,
-      state: o.state ?? derivedState(nopreempt, order),
+      state: o.state ?? derivedState(nopreempt, rank),
       interface: o.interface ?? inst.interface,
       virtualRouterId: o.virtualRouterId ?? inst.virtualRouterId,
-      priority: o.priority ?? derivedPriority(inst.priority ?? 150, order),
+      priority: o.priority ?? derivedPriority(inst.priority ?? 150, rank),
       advertInterval: o.advertInterval ?? inst.advertInterval,
       family: vips[0]?.family ?? "inet",
       vips: vips.map((v) => `${v.address}/${v.length}`),
@@ -367,6 +405,10 @@ export function normalize(spec: ParsedSpec): Model {
       if (d.ssh.privateKeyPath) dm.ssh.privateKeyPath = d.ssh.privateKeyPath;
     }
     if (d.address !== undefined) dm.address = canonicalAddress(d.address);
+    if (spec.syncDaemon) {
+      const follows = syncDaemonInstanceOf(spec, order);
+      if (follows !== undefined) dm.syncDaemonInstance = follows;
+    }
     return dm;
   });
 

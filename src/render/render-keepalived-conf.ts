@@ -92,9 +92,12 @@ function renderGlobalDefs(model: Model, director: DirectorModel, w: KeepalivedWr
     w.line("script_user", model.keepalived.scriptUser);
     if (RELOAD_CHECK_CONFIG) w.line("reload_check_config");
     const sd = model.syncDaemon;
-    if (sd) {
+    // the instance this director follows (normalize sets it per director); a director that
+    // runs no VRRP instance has no role to follow and runs no sync daemon
+    const follows = director.syncDaemonInstance ?? (director.vrrpInstances.length > 0 ? sd?.instance : undefined);
+    if (sd && follows !== undefined) {
       w.line(
-        "lvs_sync_daemon", sd.interface, sd.instance, "id", sd.syncId,
+        "lvs_sync_daemon", sd.interface, follows, "id", sd.syncId,
         ...opt("maxlen", sd.maxlen), ...opt("port", sd.port), ...opt("ttl", sd.ttl), ...opt("group", sd.group),
       );
     }

@@ -275,6 +275,7 @@ const notifyScripts = {
 export const VrrpInstance = z
   .strictObject({
     name: Name,
+    directors: z.array(Name).min(1).optional().meta({ description: "directors running this instance (default: all), in order: the first is the preferred master" }),
     interface: InterfaceName,
     virtualRouterId: int().meta({ description: "1..255, the same on every director" }),
     priority: int().optional().meta({ description: "base priority; the director order derives the rest" }),
@@ -283,7 +284,7 @@ export const VrrpInstance = z
     excludedVips: z.array(IpPrefix).optional(),
     authType: z.enum(["PASS", "AH"]).optional(),
     authPassword: z.string().optional().meta({ description: "secret: rendered into a separate include file, never into keepalived.conf" }),
-    unicast: z.boolean().default(false).meta({ description: "unicast peers from the other directors' addresses" }),
+    unicast: z.boolean().default(false).meta({ description: "unicast peers from the addresses of the instance's other directors" }),
     unicastPeers: z.array(IpAddress).optional(),
     nopreempt: z.boolean().default(false),
     preemptDelay: range(0, 1000, "preemptDelay").optional(),
@@ -315,7 +316,7 @@ export const VrrpScript = z.strictObject({
 
 export const SyncDaemon = z.strictObject({
   interface: InterfaceName,
-  instance: Name.optional().meta({ description: "VRRP instance whose state decides master/backup" }),
+  instance: Name.optional().meta({ description: "VRRP instance whose state decides master/backup; every director running VRRP must run it (default: each director's first instance)" }),
   syncId: range(0, 255, "syncId").default(0),
   maxlen: range(1, 65507, "maxlen").optional(),
   port: range(1, 65535, "port").optional(),
@@ -333,7 +334,7 @@ export const Spec = z
       .strictObject({
         instances: z.array(VrrpInstance).default([]),
         scripts: z.array(VrrpScript).default([]),
-        syncGroup: Name.optional().meta({ description: "name of the vrrp_sync_group joining all instances (default SG_IPVS when there are several and syncGroups is absent)" }),
+        syncGroup: Name.optional().meta({ description: "name of the vrrp_sync_group joining the instances a director runs (default SG_IPVS when there are several and syncGroups is absent)" }),
         syncGroups: z.array(SyncGroup).optional().meta({ description: "the sync groups, exactly: instances in none fail over independently ([] = every instance on its own)" }),
       })
       .optional(),

@@ -1,6 +1,6 @@
 /**
  * Director rules: unique names, and per-director VRRP overrides that name an instance
- * the spec does not define.
+ * the spec does not define or the director does not run.
  */
 import type { Issue } from "../issues.js";
 import type { ParsedSpec } from "../schema/spec-schema.js";
@@ -24,7 +24,18 @@ export function validateDirectors(spec: ParsedSpec): Issue[] {
       );
     }
     for (const key of Object.keys(d.vrrp ?? {})) {
-      if (instances.includes(key)) continue;
+      const inst = spec.vrrp?.instances.find((x) => x.name === key);
+      if (inst) {
+        if (inst.directors !== undefined && !inst.directors.includes(d.name)) {
+          out.error(
+            "unknown-vrrp-instance",
+            ["directors", i, "vrrp", key],
+            `director ${d.name} overrides VRRP instance "${key}", which it does not run (the instance's directors: ${inst.directors.join(", ")})`,
+            "remove the override, or add the director to the instance's directors",
+          );
+        }
+        continue;
+      }
       out.error(
         "unknown-vrrp-instance",
         ["directors", i, "vrrp", key],

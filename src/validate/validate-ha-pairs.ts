@@ -1,12 +1,14 @@
 /**
  * Cross-director rules for HA pairs (and larger groups): what the directors that share a
  * VRRP instance, or stand side by side behind ECMP, must agree on before anything renders.
- * Every director runs every VRRP instance of the spec, so any of them can become master of
- * any VIP. See docs/ha.md for the reasoning behind each rule and its severity.
+ * An instance runs on its `directors` (default: every director), so any of them can become
+ * master of its VIPs. See docs/ha.md for the reasoning behind each rule and its severity.
  *
- * - a service on a VRRP VIP (protocol, address and port) carried by only some directors:
- *   error (the others refuse the VIP's connections as soon as they become master); the same
- *   identity served by different pools on disjoint director sets counts as carried;
+ * - a service on a VRRP VIP (protocol, address and port) carried by only some of the
+ *   instance's directors: error (the others refuse the VIP's connections as soon as they
+ *   become master); the same identity served by different pools on disjoint director sets
+ *   counts as carried; carried by a director outside the instance: error (the VIP never
+ *   arrives there);
  * - one VIP in the vips of two instances: error (two instances fight over one address);
  * - two directors with the same address, or a director address that is a VIP: error;
  * - equal priorities, or a MASTER below a preempting peer: warning (the spec's order is not
@@ -15,7 +17,7 @@
  */
 import type { Issue, IssuePath } from "../issues.js";
 import { addressFamily } from "../model/addresses.js";
-import { derivedPriority, derivedState } from "../model/normalize.js";
+import { derivedPriority, derivedState, instanceDirectorIndices } from "../model/normalize.js";
 import type { ParsedSpec, ServiceSpec, VrrpInstanceSpec } from "../schema/spec-schema.js";
 import { IssueCollector, describeService, directorsOf, listText, safeCanonical } from "./validation-context.js";
 
@@ -72,9 +74,14 @@ function identityText(s: ServiceSpec): string | undefined {
   return `${s.protocol}/${safeCanonical(s.address)}/${s.port}`;
 }
 
+/** The names of the directors running an instance (its `directors`, else all), in its order. */
+function instanceDirectorNames(spec: ParsedSpec, inst: VrrpInstanceSpec): string[] {
+  return instanceDirectorIndices(spec, inst).map((i) => spec.directors[i]!.name);
+}
+
 function checkServiceCoverage(spec: ParsedSpec, owners: Map<string, VipOwner>, out: IssueCollector): void {
   if ((spec.ha?.mode ?? "vrrp") !== "vrrp") return;
-  const all = spec.directors.map((d) => d.name);
+  const declared = spec.directors.map((d) => d.name);
   // which directors carry each identity, over every service that declares it: the same VIP
   // and port may be served by different pools on different directors (disjoint director sets)
   const carriersOf = new Map<string, Set<string>>();
@@ -82,16 +89,31 @@ function checkServiceCoverage(spec: ParsedSpec, owners: Map<string, VipOwner>, o
     const id = identityText(s);
     if (id === undefined) continue;
     const set = carriersOf.get(id) ?? new Set<string>();
-    for (const n of directorsOf(spec, s)) if (all.includes(n)) set.add(n);
+    for (const n of directorsOf(spec, s)) if (declared.includes(n)) set.add(n);
     carriersOf.set(id, set);
   }
   const reported = new Set<string>();
   spec.services.forEach((s: ServiceSpec, i) => {
     const id = identityText(s);
-    if (id === undefined || reported.has(id)) return; // fwmark services match any address: nothing to compare
+    if (id === undefined) return; // fwmark services match any address: nothing to compare
     const address = safeCanonical(s.address!);
     const owner = owners.get(address);
     if (owner === undefined) return;
+    const all = instanceDirectorNames(spec, owner.instance);
+    const runs = owner.instance.directors === undefined ? "which every director runs"
+      : all.length === 0 ? "which no declared director runs" : `which ${listText(all)} run${all.length === 1 ? "s" : ""}`;
+    // a director outside the instance never holds the VIP: the service there never gets a packet
+    const outside = (s.directors ?? []).findIndex((n) => declared.includes(n) && !all.includes(n));
+    if (outside >= 0 || (s.directors === undefined && all.length < declared.length)) {
+      const name = outside >= 0 ? s.directors![outside]! : declared.find((n) => !all.includes(n))!;
+      out.error(
+        "vrrp-pair-mismatch",
+        outside >= 0 ? ["services", i, "directors", outside] : ["services", i],
+        `${describeService(s)} is on ${address}, a VIP of VRRP instance ${owner.instance.name}, ${runs}, but director ${name} carries it too: the VIP never arrives there, so that director's copy of the service never gets a packet`,
+        "list only the instance's directors in the service's 'directors', or add the director to the instance's directors",
+      );
+    }
+    if (reported.has(id)) return;
     const carriers = all.filter((n) => carriersOf.get(id)!.has(n));
     const missing = all.filter((n) => !carriers.includes(n));
     if (missing.length === 0 || carriers.length === 0) return;
@@ -99,7 +121,7 @@ function checkServiceCoverage(spec: ParsedSpec, owners: Map<string, VipOwner>, o
     out.error(
       "vrrp-pair-mismatch",
       s.directors !== undefined ? ["services", i, "directors"] : ["services", i],
-      `${describeService(s)} is on ${address}, a VIP of VRRP instance ${owner.instance.name}, which every director runs, but only ${listText(carriers)} carr${carriers.length === 1 ? "ies" : "y"} it: when ${listText(missing)} become${missing.length === 1 ? "s" : ""} master, the VIP's connections to this service are refused`,
+      `${describeService(s)} is on ${address}, a VIP of VRRP instance ${owner.instance.name}, ${runs}, but only ${listText(carriers)} carr${carriers.length === 1 ? "ies" : "y"} it: when ${listText(missing)} become${missing.length === 1 ? "s" : ""} master, the VIP's connections to this service are refused`,
       "let every director that can hold the VIP carry the service: drop 'directors' or list them all",
     );
   });
@@ -143,15 +165,17 @@ interface Effective {
   statePath: IssuePath;
 }
 
+/** What each director running the instance starts it with (rank: its place among them). */
 function effectiveOf(spec: ParsedSpec, inst: VrrpInstanceSpec, k: number): Effective[] {
-  return spec.directors.map((d, order) => {
+  return instanceDirectorIndices(spec, inst).map((order, rank) => {
+    const d = spec.directors[order]!;
     const o = d.vrrp?.[inst.name] ?? {};
     const nopreempt = o.nopreempt ?? inst.nopreempt;
     return {
       name: d.name,
       order,
-      priority: o.priority ?? derivedPriority(inst.priority ?? DEFAULT_PRIORITY, order),
-      state: o.state ?? derivedState(nopreempt, order),
+      priority: o.priority ?? derivedPriority(inst.priority ?? DEFAULT_PRIORITY, rank),
+      state: o.state ?? derivedState(nopreempt, rank),
       nopreempt,
       priorityPath: o.priority !== undefined ? ["directors", order, "vrrp", inst.name, "priority"] : ["vrrp", "instances", k, "priority"],
       statePath: o.state !== undefined ? ["directors", order, "vrrp", inst.name, "state"] : ["directors", order, "vrrp", inst.name],

@@ -3,7 +3,7 @@
  * `keepalived -t` exit 5, and the apply script refuses a config that fails -t, so these
  * are errors here, before anything renders.
  */
-import { derivedState } from "../model/normalize.js";
+import { derivedState, instanceDirectorIndices } from "../model/normalize.js";
 import { addressFamily } from "../model/addresses.js";
 import type { Issue } from "../issues.js";
 import type { ParsedSpec } from "../schema/spec-schema.js";
@@ -33,10 +33,11 @@ export function validateKeepalivedCompat(spec: ParsedSpec): Issue[] {
     (inst.trackScripts ?? []).forEach((t, k) => {
       if (inSyncGroup && t.weight !== undefined) out.error("keepalived-incompatible", [...path, "trackScripts", k, "weight"], "keepalived ignores track_script weights inside a sync group", "drop the weight");
     });
-    spec.directors.forEach((d, order) => {
+    instanceDirectorIndices(spec, inst).forEach((order, rank) => {
+      const d = spec.directors[order]!;
       const o = d.vrrp?.[inst.name] ?? {};
       const nopreempt = o.nopreempt ?? inst.nopreempt;
-      const state = o.state ?? derivedState(nopreempt, order);
+      const state = o.state ?? derivedState(nopreempt, rank);
       if (inst.preemptDelay !== undefined && (nopreempt || state === "MASTER")) {
         out.error("keepalived-incompatible", [...path, "preemptDelay"], `preemptDelay on ${inst.name} clashes with ${nopreempt ? "nopreempt" : `the initial state MASTER of director ${d.name}`}`, "remove preemptDelay, or use nopreempt alone");
       }

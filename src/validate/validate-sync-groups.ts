@@ -6,28 +6,37 @@
  * - an instance belongs to at most one group ("cannot exist in more than one sync group",
  *   keepalived ignores the second) and a group has two or more members ("has only 1 virtual
  *   router"): both are keepalived warnings, so `keepalived -t` exits 5;
+ * - the members of a group run on the same directors (`vrrp.instances[].directors`): error;
  * - per group and director, the members start in one state, and one director is the
  *   preferred master of every member (else the group, which moves as one, follows whichever
  *   member changes first): warnings.
  */
 import type { Issue } from "../issues.js";
-import { derivedPriority, derivedState } from "../model/normalize.js";
+import { derivedPriority, derivedState, instanceDirectorIndices, instancesOfDirector } from "../model/normalize.js";
 import type { ParsedSpec } from "../schema/spec-schema.js";
 import { IssueCollector, listText } from "./validation-context.js";
 
 const DEFAULT_PRIORITY = 150;
 
-/** The instance names that end up in a rendered sync group (groups of two or more known members). */
+/**
+ * The instance names that end up in a rendered sync group on some director: a group
+ * renders on a director with the members it runs, when they are two or more.
+ */
 export function groupedInstances(spec: ParsedSpec): Set<string> {
   const vrrp = spec.vrrp;
-  const names = new Set((vrrp?.instances ?? []).map((i) => i.name));
   if (!vrrp) return new Set();
-  if (vrrp.syncGroups === undefined) return names.size > 1 ? names : new Set();
+  const names = new Set(vrrp.instances.map((i) => i.name));
+  const groups = vrrp.syncGroups === undefined
+    ? [vrrp.instances.map((i) => i.name)]
+    : vrrp.syncGroups.map((g) => [...new Set(g.instances.filter((n) => names.has(n)))]);
   const out = new Set<string>();
-  for (const g of vrrp.syncGroups) {
-    const members = [...new Set(g.instances.filter((n) => names.has(n)))];
-    if (members.length > 1) for (const m of members) out.add(m);
-  }
+  spec.directors.forEach((_, order) => {
+    const runs = new Set(instancesOfDirector(spec, order).map((i) => i.name));
+    for (const g of groups) {
+      const members = g.filter((n) => runs.has(n));
+      if (members.length > 1) for (const m of members) out.add(m);
+    }
+  });
   return out;
 }
 
@@ -87,22 +96,51 @@ export function validateSyncGroups(spec: ParsedSpec): Issue[] {
       );
       return;
     }
+    if (!sameDirectors(spec, g.name, gi, g.instances, members.map((n) => instances.get(n)!.inst), out)) return;
     if (spec.directors.length < 2) return;
     checkGroupAcrossDirectors(spec, g.name, gi, members.map((n) => instances.get(n)!.inst), out);
   });
   return out.issues;
 }
 
+type Instances = NonNullable<ParsedSpec["vrrp"]>["instances"];
+
+/**
+ * The members of a group run on the same directors: the group fails over as one, which a
+ * director running only some of them cannot do (and each director renders the group with
+ * the members it runs, so the pair would disagree on what the group is). Reports the first
+ * member whose set differs from the first member's; true when all agree.
+ */
+function sameDirectors(spec: ParsedSpec, name: string, gi: number, listed: string[], members: Instances, out: IssueCollector): boolean {
+  const setOf = (inst: Instances[number]) => instanceDirectorIndices(spec, inst).map((i) => spec.directors[i]!.name);
+  const first = members[0];
+  if (!first) return true;
+  const want = setOf(first);
+  for (const inst of members.slice(1)) {
+    const have = setOf(inst);
+    if (have.length === want.length && have.every((n) => want.includes(n))) continue;
+    out.error(
+      "vrrp-pair-mismatch",
+      ["vrrp", "syncGroups", gi, "instances", listed.indexOf(inst.name)],
+      `instance ${inst.name} runs on ${listText(have)}, but ${first.name}, in the same sync group ${name}, runs on ${listText(want)}: a sync group fails over as one, so its instances must run on the same directors`,
+      "give the instances of a group the same directors, or split the group",
+    );
+    return false;
+  }
+  return true;
+}
+
 /** The members of a group must start alike on each director and prefer the same master. */
 function checkGroupAcrossDirectors(
-  spec: ParsedSpec, name: string, gi: number, members: NonNullable<ParsedSpec["vrrp"]>["instances"], out: IssueCollector,
+  spec: ParsedSpec, name: string, gi: number, members: Instances, out: IssueCollector,
 ): void {
   const preferred = new Map<string, string[]>();
   for (const inst of members) {
     let best: { director: string; priority: number } | undefined;
-    spec.directors.forEach((d, order) => {
+    instanceDirectorIndices(spec, inst).forEach((order, rank) => {
+      const d = spec.directors[order]!;
       const o = d.vrrp?.[inst.name] ?? {};
-      const priority = o.priority ?? derivedPriority(inst.priority ?? DEFAULT_PRIORITY, order);
+      const priority = o.priority ?? derivedPriority(inst.priority ?? DEFAULT_PRIORITY, rank);
       if (!best || priority > best.priority) best = { director: d.name, priority };
     });
     if (best) preferred.set(best.director, [...(preferred.get(best.director) ?? []), inst.name]);
@@ -119,8 +157,10 @@ function checkGroupAcrossDirectors(
   spec.directors.forEach((d, order) => {
     const states = new Map<string, string[]>();
     for (const inst of members) {
+      const rank = instanceDirectorIndices(spec, inst).indexOf(order);
+      if (rank < 0) continue;
       const o = d.vrrp?.[inst.name] ?? {};
-      const state = o.state ?? derivedState(o.nopreempt ?? inst.nopreempt, order);
+      const state = o.state ?? derivedState(o.nopreempt ?? inst.nopreempt, rank);
       states.set(state, [...(states.get(state) ?? []), inst.name]);
     }
     if (states.size < 2) return;

@@ -7,7 +7,7 @@
 import type { Issue, IssuePath, Severity, IssueCode } from "../issues.js";
 import { addressFamily } from "../model/addresses.js";
 import type { Family } from "../model/model.js";
-import { derivedPriority } from "../model/normalize.js";
+import { derivedPriority, instanceDirectorIndices } from "../model/normalize.js";
 import { VRRP_PASSWORD } from "../schema/grammar.js";
 import type { DirectorSpec, ParsedSpec, VrrpInstanceSpec } from "../schema/spec-schema.js";
 import { IssueCollector, listText } from "./validation-context.js";
@@ -68,7 +68,8 @@ function instanceFamily(inst: VrrpInstanceSpec): Family {
   return addressFamily(inst.vips[0]?.split("/")[0] ?? "0.0.0.0");
 }
 
-function effectiveFor(spec: ParsedSpec, inst: VrrpInstanceSpec, k: number, order: number): Effective {
+/** What the director at `order`, the `rank`-th of the instance's directors, runs for it. */
+function effectiveFor(spec: ParsedSpec, inst: VrrpInstanceSpec, k: number, order: number, rank: number): Effective {
   const director = spec.directors[order]!;
   const override: Override = director.vrrp?.[inst.name] ?? {};
   const nopreempt = override.nopreempt ?? inst.nopreempt;
@@ -79,9 +80,9 @@ function effectiveFor(spec: ParsedSpec, inst: VrrpInstanceSpec, k: number, order
     override,
     interface: override.interface ?? inst.interface,
     virtualRouterId: override.virtualRouterId ?? inst.virtualRouterId,
-    priority: override.priority ?? derivedPriority(inst.priority ?? DEFAULT_PRIORITY, order),
+    priority: override.priority ?? derivedPriority(inst.priority ?? DEFAULT_PRIORITY, rank),
     // the same defaulting normalize() applies
-    state: override.state ?? (nopreempt || order > 0 ? "BACKUP" : "MASTER"),
+    state: override.state ?? (nopreempt || rank > 0 ? "BACKUP" : "MASTER"),
     nopreempt,
     advertInterval: override.advertInterval ?? inst.advertInterval,
     authType: override.authType ?? inst.authType ?? (authPassword !== undefined ? "PASS" : undefined),
@@ -266,15 +267,16 @@ function checkOnDirector(inst: VrrpInstanceSpec, k: number, e: Effective, groups
   }
 }
 
-function checkUnicastDirectors(spec: ParsedSpec, inst: VrrpInstanceSpec, out: IssueCollector): void {
-  if (!inst.unicast || inst.unicastPeers !== undefined || spec.directors.length < 2) return;
+function checkUnicastDirectors(spec: ParsedSpec, inst: VrrpInstanceSpec, members: number[], out: IssueCollector): void {
+  if (!inst.unicast || inst.unicastPeers !== undefined || members.length < 2) return;
   const family = instanceFamily(inst);
-  spec.directors.forEach((d, i) => {
+  members.forEach((i) => {
+    const d = spec.directors[i]!;
     if (d.address === undefined) {
       out.error(
         "missing-field",
         ["directors", i, "address"],
-        `instance ${inst.name} uses unicast without unicastPeers, so its peers are the directors' addresses, but director ${d.name} has no address`,
+        `instance ${inst.name} uses unicast without unicastPeers, so its peers are its directors' addresses, but director ${d.name} has no address`,
         "set the director's address on the VRRP link, or list unicastPeers",
       );
     } else if (addressFamily(d.address) !== family) {
@@ -288,12 +290,16 @@ function checkUnicastDirectors(spec: ParsedSpec, inst: VrrpInstanceSpec, out: Is
   });
 }
 
+/**
+ * Per director, over the instances it runs: two instances that share no director never
+ * meet on one host (two sites may both use VRID 51).
+ */
 function checkDuplicateVrids(spec: ParsedSpec, all: Effective[][], groups: PerDirector): void {
   const instances = spec.vrrp?.instances ?? [];
   spec.directors.forEach((d, order) => {
     const seen = new Map<string, string>();
     instances.forEach((inst, k) => {
-      const e = all[k]?.[order];
+      const e = all[k]?.find((x) => x.order === order);
       if (!e) return;
       // IPv4 and IPv6 VRRP are separate protocols: the same ID may serve both on one link
       const key = `${e.interface}\u0000${instanceFamily(inst)}\u0000${e.virtualRouterId}`;
@@ -349,8 +355,11 @@ function checkPeersAgree(inst: VrrpInstanceSpec, list: Effective[], out: IssueCo
 function checkSyncDaemon(spec: ParsedSpec, groups: PerDirector, out: IssueCollector): void {
   const sd = spec.syncDaemon;
   if (!sd) return;
-  for (const d of spec.directors) {
-    if (d.interfaces.includes(sd.interface)) continue;
+  const instances = spec.vrrp?.instances ?? [];
+  // a director that runs no VRRP instance runs no sync daemon (it has no role to follow)
+  const runsVrrp = (order: number) => instances.length === 0 || instances.some((inst) => instanceDirectorIndices(spec, inst).includes(order));
+  for (const [order, d] of spec.directors.entries()) {
+    if (!runsVrrp(order) || d.interfaces.includes(sd.interface)) continue;
     groups.add(
       "error", "unknown-interface", ["syncDaemon", "interface"], d.name,
       `sync daemon interface "${sd.interface}" is not declared in the interfaces of {director}`,
@@ -365,7 +374,19 @@ function checkSyncDaemon(spec: ParsedSpec, groups: PerDirector, out: IssueCollec
       `sync daemon follows VRRP instance "${sd.instance}", which is not defined${names.length > 0 ? ` (instances: ${names.join(", ")})` : ""}`,
       "name a VRRP instance from vrrp.instances",
     );
-  } else if (sd.instance === undefined && names.length === 0) {
+  } else if (sd.instance !== undefined) {
+    // the instance's state decides each director's role: every director running VRRP needs it
+    const followed = instanceDirectorIndices(spec, instances.find((i) => i.name === sd.instance)!);
+    const without = spec.directors.filter((_, order) => runsVrrp(order) && !followed.includes(order)).map((d) => d.name);
+    if (without.length > 0) {
+      out.error(
+        "sync-daemon-instance",
+        ["syncDaemon", "instance"],
+        `the sync daemon follows VRRP instance ${sd.instance} on every director, but ${listText(without)} run${without.length === 1 ? "s" : ""} VRRP without it: there it would follow an instance the director does not have`,
+        "leave syncDaemon.instance out (each director then follows the first instance it runs), or let the instance run on those directors",
+      );
+    }
+  } else if (names.length === 0) {
     out.error(
       "sync-daemon-instance",
       ["syncDaemon"],
@@ -373,6 +394,35 @@ function checkSyncDaemon(spec: ParsedSpec, groups: PerDirector, out: IssueCollec
       "define a VRRP instance, or remove syncDaemon",
     );
   }
+}
+
+/** `directors` of an instance: declared directors, each once. */
+function checkInstanceDirectors(spec: ParsedSpec, inst: VrrpInstanceSpec, k: number, out: IssueCollector): void {
+  const known = spec.directors.map((d) => d.name);
+  const seen = new Map<string, number>();
+  (inst.directors ?? []).forEach((name, j) => {
+    const path = ["vrrp", "instances", k, "directors", j];
+    if (!known.includes(name)) {
+      out.error(
+        "unknown-director",
+        path,
+        `VRRP instance ${inst.name} names director "${name}", which is not declared (directors: ${known.join(", ")})`,
+        "add the director to 'directors', or fix the name",
+      );
+      return;
+    }
+    const first = seen.get(name);
+    if (first !== undefined) {
+      out.error(
+        "invalid-value",
+        path,
+        `director ${name} is listed twice in the directors of VRRP instance ${inst.name} (directors[${first}] and [${j}])`,
+        "list each director once, the preferred master first",
+      );
+      return;
+    }
+    seen.set(name, j);
+  });
 }
 
 /** VRRP and sync-daemon rules. */
@@ -383,8 +433,10 @@ export function validateVrrp(spec: ParsedSpec): Issue[] {
   checkNames(spec, out);
   const all: Effective[][] = instances.map((inst, k) => {
     checkInstanceBase(spec, inst, k, out);
-    checkUnicastDirectors(spec, inst, out);
-    const list = spec.directors.map((_, order) => effectiveFor(spec, inst, k, order));
+    checkInstanceDirectors(spec, inst, k, out);
+    const members = instanceDirectorIndices(spec, inst);
+    checkUnicastDirectors(spec, inst, members, out);
+    const list = members.map((order, rank) => effectiveFor(spec, inst, k, order, rank));
     for (const e of list) checkOnDirector(inst, k, e, groups, out);
     checkPeersAgree(inst, list, out);
     return list;

@@ -125,6 +125,27 @@ function withSecondInstance(s: SpecInput, ...names: string[]): void {
     s.vrrp!.instances!.push({ name, interface: "eth1", virtualRouterId: 60 + k, vips: [`192.0.2.${60 + k}/32`], unicast: true });
   });
 }
+/**
+ * A second site in the spec: directors lb3 and lb4 run their own instance VI_B (reusing
+ * VRID 51, which is fine: the sites share no director) with a service on its VIP; VI_1 and
+ * the base services stay on lb1 and lb2, and the sync daemon follows each director's first
+ * instance. Valid as it is.
+ */
+function withSecondSite(s: SpecInput): void {
+  s.directors.push(
+    { name: "lb3", interfaces: ["eth0", "eth1"], address: "192.0.2.4" },
+    { name: "lb4", interfaces: ["eth0", "eth1"], address: "192.0.2.5" },
+  );
+  s.vrrp!.instances![0]!.directors = ["lb1", "lb2"];
+  s.vrrp!.instances!.push({ name: "VI_B", directors: ["lb3", "lb4"], interface: "eth1", virtualRouterId: 51, vips: ["192.0.2.70/32"], unicast: true });
+  for (const service of s.services) service.directors = ["lb1", "lb2"];
+  s.services.push({
+    name: "web-b", protocol: "tcp", address: "192.0.2.70", port: 80, directors: ["lb3", "lb4"],
+    pool: { forwarding: { method: "dr" }, servers: [{ address: "203.0.113.50" }] },
+  });
+  if (s.syncDaemon) delete s.syncDaemon.instance;
+}
+const instNamed = (s: SpecInput, name: string) => s.vrrp!.instances!.find((i) => i.name === name)!;
 const srv = (s: SpecInput, i: number, j: number) => s.services[i]!.pool.servers[j]!;
 const inst = (s: SpecInput) => s.vrrp!.instances![0]!;
 const stateless = (s: SpecInput) => {
@@ -751,6 +772,62 @@ export const CASES: InvalidCase[] = [
     message: 'director lb1 overrides VRRP instance "VI_X", which is not defined (instances: VI_1)',
   },
 
+  // ---- several VRRP pairs in one spec (vrrp.instances[].directors)
+  {
+    name: "VRRP instance names an unknown director",
+    mutate: (s) => { withSecondSite(s); instNamed(s, "VI_B").directors = ["lb3", "lb9"]; },
+    stage: "validate", code: "unknown-director", path: "vrrp.instances[1].directors[1]",
+    message: 'VRRP instance VI_B names director "lb9", which is not declared (directors: lb1, lb2, lb3, lb4)',
+  },
+  {
+    name: "a director listed twice in an instance",
+    mutate: (s) => { withSecondSite(s); instNamed(s, "VI_B").directors = ["lb3", "lb3", "lb4"]; },
+    stage: "validate", code: "invalid-value", path: "vrrp.instances[1].directors[1]",
+    message: "director lb3 is listed twice in the directors of VRRP instance VI_B",
+  },
+  {
+    name: "an empty directors list on an instance (schema)",
+    mutate: (s) => { instNamed(s, "VI_1").directors = []; },
+    stage: "schema", code: "out-of-range", path: "vrrp.instances[0].directors",
+    message: "must have at least 1 item",
+  },
+  {
+    name: "one sync group of instances on different directors",
+    mutate: (s) => { withSecondSite(s); s.vrrp!.syncGroups = [{ name: "G1", instances: ["VI_1", "VI_B"] }]; },
+    stage: "validate", code: "vrrp-pair-mismatch", path: "vrrp.syncGroups[0].instances[1]",
+    message: "instance VI_B runs on lb3 and lb4, but VI_1, in the same sync group G1, runs on lb1 and lb2",
+  },
+  {
+    name: "a service on a VIP carried by a director outside the instance",
+    mutate: (s) => { withSecondSite(s); s.services[0]!.directors = ["lb1", "lb2", "lb3"]; },
+    stage: "validate", code: "vrrp-pair-mismatch", path: "services[0].directors[2]",
+    message: "a VIP of VRRP instance VI_1, which lb1 and lb2 run, but director lb3 carries it too: the VIP never arrives there",
+  },
+  {
+    name: "a service on every director, on the VIP of an instance on some",
+    mutate: (s) => { withSecondSite(s); delete s.services[1]!.directors; },
+    stage: "validate", code: "vrrp-pair-mismatch", path: "services[1]",
+    message: "which lb1 and lb2 run, but director lb3 carries it too",
+  },
+  {
+    name: "the sync daemon follows an instance some VRRP directors lack",
+    mutate: (s) => { withSecondSite(s); s.syncDaemon = { interface: "eth1", instance: "VI_1" }; },
+    stage: "validate", code: "sync-daemon-instance", path: "syncDaemon.instance",
+    message: "the sync daemon follows VRRP instance VI_1 on every director, but lb3 and lb4 run VRRP without it",
+  },
+  {
+    name: "director overrides an instance it does not run",
+    mutate: (s) => { withSecondSite(s); s.directors[2]!.vrrp = { VI_1: { priority: 100 } }; },
+    stage: "validate", code: "unknown-vrrp-instance", path: "directors[2].vrrp.VI_1",
+    message: 'director lb3 overrides VRRP instance "VI_1", which it does not run (the instance\'s directors: lb1, lb2)',
+  },
+  {
+    name: "duplicate VRID on a director two sites' instances share",
+    mutate: (s) => { withSecondSite(s); instNamed(s, "VI_B").directors = ["lb3", "lb4", "lb2"]; },
+    stage: "validate", code: "duplicate-vrid", path: "vrrp.instances[1].virtualRouterId",
+    message: "instances VI_1 and VI_B both use virtualRouterId 51 on interface eth1 of director lb2",
+  },
+
   // ---- stateless HA
   {
     name: "stateless HA with a wlc service",
@@ -965,6 +1042,22 @@ export const VALID_VARIANTS: { name: string; mutate: (spec: SpecInput) => void }
       s.vrrp!.instances![0]!.trackInterfaces = [];
       s.syncDaemon = { interface: "eth1", instance: "VI_1" };
       s.directors[1]!.interfaces.push("eth1");
+    },
+  },
+  {
+    name: "two sites, each its own VRRP pair, reusing VRID 51",
+    mutate: withSecondSite,
+  },
+  {
+    name: "an instance's directors in another order than the spec's (lb2 the preferred master)",
+    mutate: (s) => { inst(s).directors = ["lb2", "lb1"]; },
+  },
+  {
+    name: "two sites and an instance on all four directors, which the sync daemon follows",
+    mutate: (s) => {
+      withSecondSite(s);
+      s.vrrp!.instances!.push({ name: "VI_ALL", interface: "eth1", virtualRouterId: 52, vips: ["192.0.2.80/32"], unicast: true });
+      s.syncDaemon = { interface: "eth1", instance: "VI_ALL" };
     },
   },
   {
