@@ -4,8 +4,11 @@
  * applied by ipvsc end to end (the CLI in-process: compile, read over SSH, plan; upload,
  * apply, verify), against a bare `ipvsadm -S -n` on the same director (over SSH, its output
  * brought to the host, as any planner needs it; and inside the guest alone) and against
- * the naive reload (ipvsadm -C then ipvsadm -R of the whole table). readLiveState's digest
- * read and full read are timed side by side. Then --directors lab directors (8) with
+ * the naive reload (ipvsadm -C then ipvsadm -R of the whole table). The plan is saved
+ * (`plan --out`) and applied as `apply --plan` (no read: a reviewed plan rolled out), and
+ * the change is taken back by `ipvsc apply` end to end (read, plan, apply). readLiveState's
+ * digest read (with no kept digests, then with the ones it kept) and full read are timed
+ * side by side. Then --directors lab directors (8) with
  * --fleet-services services each, planned by `ipvsc plan --parallel N` against one
  * director alone (`--director`). Emulated CPUs are slow and this machine is noisy, so the
  * figures that matter are the ratios, measured in one run (medians of --runs).
@@ -16,6 +19,7 @@
  * --profile traces each apply (IPVSC_TRACE=1, src/ssh/trace.ts) and prints the median time
  * of every step: host steps on the host's clock, the director's on its /proc/uptime.
  */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { compile } from "../src/compile.js";
 import type { SpecInput } from "../src/schema/spec-schema.js";
@@ -92,6 +96,7 @@ interface SizeResult {
   bareGuest: number;
   readDigest: number;
   readKept: number;
+  applySaved: number;
   readFull: number;
   plan: number;
   apply: number;
@@ -134,13 +139,17 @@ async function benchSize(d: LabDirector, count: number): Promise<SizeResult> {
     const target = { host: "127.0.0.1", port: d.sshPort, user: "root", hostKey: d.hostKey, privateKeyPath: d.privateKeyPath };
     const m = {
       bareSsh: [] as number[], bareGuest: [] as number[], readDigest: [] as number[], readKept: [] as number[], readFull: [] as number[], plan: [] as number[],
-      apply: [] as number[], oursKernel: [] as number[], naive: [] as number[], naiveKernel: [] as number[],
+      apply: [] as number[], applySaved: [] as number[], oursKernel: [] as number[], naive: [] as number[], naiveKernel: [] as number[],
       snapSorted: [] as number[], snapPlain: [] as number[],
     };
     let ops = 0;
+    // every run starts from table 0 and changes one weight (table 1): planned and saved, the
+    // saved plan applied (no read: what a reviewed plan costs to roll out), then back to table 0
+    // by \`ipvsc apply\` end to end (read, plan, apply), then the naive reload of table 0
+    const next = 1;
+    const targetFile = files[next]!;
+    const savedPlan = join(ws.dir, "saved-plan.json");
     for (let run = 0; run < RUNS; run++) {
-      const next = (run + 1) % 2;
-      const targetFile = files[next]!;
       // the bare read: over SSH with its output on the host, and inside the guest alone
       let t0 = Date.now();
       await d.run("ipvsadm -S -n", { timeoutMs: 600_000 });
@@ -165,33 +174,36 @@ async function benchSize(d: LabDirector, count: number): Promise<SizeResult> {
         }
         into.push(Date.now() - t0);
       }
-      const plan = await ws.cli(["plan", targetFile, "--format", "json"]);
+      const plan = await ws.cli(["plan", targetFile, "--format", "json", "--out", savedPlan]);
       if (plan.code !== 0 && plan.code !== 2) throw new Error(plan.out + plan.err);
       m.plan.push(plan.ms);
       const parsed = JSON.parse(plan.out) as { directors: { batches: { apply: string[]; finalize: string[] } }[] };
       ops = parsed.directors[0]!.batches.apply.length + parsed.directors[0]!.batches.finalize.length;
+      const appliedSaved = await ws.cli(["apply", "--plan", savedPlan, "--yes"]);
+      if (appliedSaved.code !== 0) throw new Error(appliedSaved.out + appliedSaved.err);
+      m.applySaved.push(appliedSaved.ms);
+      // the kernel-side cost alone: the same one-line batch, timed inside the guest
+      const line = parsed.directors[0]!.batches.apply[0] ?? "";
+      m.oursKernel.push(await guestMs(`echo '${line}' | ipvsadm -R`));
       events = [];
       const started = Date.now();
-      const applied = await ws.cli(["apply", targetFile, "--yes"]);
+      const applied = await ws.cli(["apply", files[0]!, "--yes"]);
       if (applied.code !== 0) throw new Error(applied.out + applied.err);
       m.apply.push(applied.ms);
       if (values.profile) {
         profiles.push(stepTimes(events, started, started + applied.ms));
         for (const e of events) console.error(`trace ${count} run ${run}: ${e.clock} ${e.ms} ${e.step}`);
       }
-      // the kernel-side cost alone: the same one-line batch, timed inside the guest
-      console.log(`run ${run} at ${count}: bare -S over SSH ${m.bareSsh.at(-1)} ms (guest ${m.bareGuest.at(-1)}), digest read ${m.readDigest.at(-1)} (kept digests ${m.readKept.at(-1)}), full read ${m.readFull.at(-1)}, plan ${plan.ms}, apply ${applied.ms}; snapshot+fingerprint sorted ${m.snapSorted.at(-1)} / plain ${m.snapPlain.at(-1)} ms`);
-      const line = parsed.directors[0]!.batches.apply[0] ?? "";
-      m.oursKernel.push(await guestMs(`echo '${line}' | ipvsadm -R`));
+      console.log(`run ${run} at ${count}: bare -S over SSH ${m.bareSsh.at(-1)} ms (guest ${m.bareGuest.at(-1)}), digest read ${m.readDigest.at(-1)} (kept digests ${m.readKept.at(-1)}), full read ${m.readFull.at(-1)}, plan ${plan.ms}, apply of the saved plan ${appliedSaved.ms}, apply ${applied.ms}; snapshot+fingerprint sorted ${m.snapSorted.at(-1)} / plain ${m.snapPlain.at(-1)} ms`);
 
-      await d.run(`cat > /tmp/full.rules`, { stdin: rules[next]! });
+      await d.run(`cat > /tmp/full.rules`, { stdin: rules[0]! });
       t0 = Date.now();
       m.naiveKernel.push(await guestMs("ipvsadm -C; ipvsadm -R < /tmp/full.rules"));
       m.naive.push(Date.now() - t0);
     }
     const r: SizeResult = {
       services: count, ops, bareSsh: median(m.bareSsh), bareGuest: median(m.bareGuest), readDigest: median(m.readDigest), readKept: median(m.readKept), readFull: median(m.readFull),
-      plan: median(m.plan), apply: median(m.apply), oursKernel: median(m.oursKernel), naive: median(m.naive), naiveKernel: median(m.naiveKernel),
+      plan: median(m.plan), apply: median(m.apply), applySaved: median(m.applySaved), oursKernel: median(m.oursKernel), naive: median(m.naive), naiveKernel: median(m.naiveKernel),
     };
     const naiveOps = 1 + count * (1 + SERVERS);
     console.log(`\n### ${count} services x ${SERVERS} real servers, one weight changed, ${RUNS} runs (medians)`);
@@ -203,6 +215,7 @@ async function benchSize(d: LabDirector, count: number): Promise<SizeResult> {
     console.log(`| readLiveState, digest read, kept digests | ${r.readKept} | ${ratio(r.readKept, r.bareSsh)} |`);
     console.log(`| readLiveState, full read | ${r.readFull} | ${ratio(r.readFull, r.bareSsh)} |`);
     console.log(`| \`ipvsc plan\` end to end (compile, read, plan) | ${r.plan} | ${ratio(r.plan, r.bareSsh)} |`);
+    console.log(`| \`ipvsc apply --plan\` of the saved plan (load, upload, apply, verify; no read) | ${r.applySaved} | ${ratio(r.applySaved, r.bareSsh)} |`);
     console.log(`| \`ipvsc apply\` end to end (compile, read, plan, upload, apply, verify) | ${r.apply} | ${ratio(r.apply, r.bareSsh)} |`);
     console.log(`| naive \`ipvsadm -C\` + \`-R\` (${naiveOps} kernel operations; in the guest ${r.naiveKernel} ms) | ${r.naive} | ${ratio(r.naive, r.bareSsh)} |`);
     console.log(`ipvsc's kernel operations: ${ops}, ${r.oursKernel} ms in the guest; digest read / full read ${ratio(r.readDigest, r.readFull)}`);
@@ -290,10 +303,10 @@ async function main(): Promise<void> {
   }
   if (results.length > 0) {
     console.log("\n### Summary (targets: plan <= 2x a bare `ipvsadm -S -n`, apply <= 3x)");
-    console.log("| services | bare -S over SSH | digest read (hashed / kept) | plan | plan / bare | apply | apply / bare | naive reload |");
-    console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    console.log("| services | bare -S over SSH | digest read (hashed / kept) | plan | plan / bare | apply --plan | apply --plan / bare | apply | apply / bare | naive reload |");
+    console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of results) {
-      console.log(`| ${r.services} | ${r.bareSsh} | ${r.readDigest} / ${r.readKept} | ${r.plan} | ${ratio(r.plan, r.bareSsh)} | ${r.apply} | ${ratio(r.apply, r.bareSsh)} | ${r.naive} |`);
+      console.log(`| ${r.services} | ${r.bareSsh} | ${r.readDigest} / ${r.readKept} | ${r.plan} | ${ratio(r.plan, r.bareSsh)} | ${r.applySaved} | ${ratio(r.applySaved, r.bareSsh)} | ${r.apply} | ${ratio(r.apply, r.bareSsh)} | ${r.naive} |`);
     }
   }
   if (FLEET > 1) await benchFleet();

@@ -11,7 +11,7 @@
 export const STATE_DIR = "/var/lib/ipvsc";
 
 /** The tools the read-state script needs (`ip` is optional: without it no addresses are read). */
-export const READ_STATE_TOOLS = ["ipvsadm", "awk", "sort", "sha256sum", "cut", "mktemp"] as const;
+export const READ_STATE_TOOLS = ["ipvsadm", "awk", "sort", "sha256sum", "cut", "tr", "mktemp"] as const;
 
 /**
  * The tools an apply needs on every director, checked before the lock; keepalived is added
@@ -71,27 +71,56 @@ export const DIGESTS_MARKER = "#==ipvsc:digests==";
  * in dump order, each real server's line with ` -x U -y L` after its weight where the
  * thresholds listing gives it non-zero thresholds: byte for byte the service's block as
  * renderIpvsadmRules prints it when the service is as desired (src/state/digest-read.ts
- * computes the same on the host). One awk pass joins the two listings (the same kernel walk
- * lists the same services and servers in the same order) and writes each service's lines
- * to a file of WORKDIR; one sha256sum hashes them all. The director keeps those digests
- * (KEPT, under the state directory) with the sha256 of the whole joined table they were
- * computed from: while the table is the same, the next read hashes the joined table once
- * (one stream, one sha256sum) and takes the kept digests instead of hashing each service,
- * which is the read's cost on a slow director (thousands of small files). Keeping them is
- * best effort (a director whose state directory is not writable hashes every time). Prints
- * section same (the line
- * numbers of DIGESTS whose service is live with that digest), and save + thresholds with
- * only the other services; when the two listings are out of step (the table changed
- * between them) or anything is unexpected, save and thresholds in full and no section same.
+ * computes the same on the host). Prints section same (the line numbers of DIGESTS whose
+ * service is live with that digest), and save + thresholds with only the other services.
+ *
+ * Two ways to the live digests. The director keeps them (KEPT, under the state directory:
+ * "DIGEST SELECTOR" per service in dump order) under a key, the sha256 of the save listing
+ * and the thresholds of the thresholds listing (not its connection counts, which move on
+ * their own). When the key of this read is the kept one, the table is the one they were
+ * computed from: one cheap pass over each listing prints only the services that differ.
+ * Otherwise one awk pass joins the two listings (the same kernel walk lists the same
+ * services and servers in the same order), writes each service's lines to a file of
+ * WORKDIR, one sha256sum hashes them all, and the digests are kept for the next read (best
+ * effort: a director whose state directory is not writable joins and hashes every time).
+ * On a slow director the join and the hashing are most of a read's cost, so a plan of an
+ * unchanged table (the drift check, the plan before an apply) costs the two listings and
+ * little more. When the two listings are out of step (the table changed between them) or
+ * anything is unexpected, save and thresholds in full and no section same.
  */
 const DIGEST_READ = String.raw`
 digest_read() {
-  mkdir "$4/s" || return 1
   KEPT=$STATE/kept-digests
+  # the key: the save listing, and of the thresholds listing the first five words of each
+  # line (a real server's address and thresholds, without the connection counts)
+  KEY="v2 $({ cat "$3"; tr -s ' ' < "$2" | cut -d' ' -f1-5; } | sha256sum | cut -d' ' -f1)"
+  _first=
+  [ -f "$KEPT" ] && read -r _first < "$KEPT" 2>/dev/null
+  if [ "$_first" = "$KEY" ]; then
+    awk -v M="${DIGESTS_MARKER}" '
+      FILENAME == ARGV[1] { if (started) { nd++; k = index($0, " "); want[substr($0, k + 1)] = substr($0, 1, k - 1); at[substr($0, k + 1)] = nd } else if ($0 == M) started = 1; next }
+      FILENAME == ARGV[2] { if (FNR == 1) next; s++; k = index($0, " "); sel = substr($0, k + 1); if ((sel in want) && want[sel] == substr($0, 1, k - 1)) same[s] = at[sel]; else diff[s] = 1; next }
+      FILENAME == ARGV[3] { if (substr($0, 1, 3) == "-A ") { n++; p = (n in diff) } if (p) save = save $0 "\n"; next }
+      {
+        if (substr($0, 1, 1) == " " || index($0, "IP Virtual Server") == 1 || index($0, "Prot ") == 1) { if (m == 0) { head = head $0 "\n"; next } }
+        else { m++; q = (m in diff) }
+        if (q) lst = lst $0 "\n"
+      }
+      END {
+        if (n != s || m != s) exit 3
+        print "==ipvsc:same=="
+        for (i = 1; i <= s; i++) if (i in same) print same[i]
+        print "==ipvsc:save=="
+        printf "%s", save
+        print "==ipvsc:thresholds=="
+        printf "%s%s", head, lst
+      }' "$1" "$KEPT" "$3" "$2" > "$4/out" && { cat "$4/out"; return 0; }
+  fi
+  mkdir "$4/s" || return 1
   # where the new digests are written before they replace the kept ones ("" = not writable)
   NEXT=$KEPT.$$
   { mkdir -p "$STATE" && : > "$NEXT"; } 2>/dev/null || NEXT=
-  awk -v W="$4" -v M="${DIGESTS_MARKER}" -v KEPT="$KEPT" -v NEXT="$NEXT" '
+  awk -v W="$4" -v M="${DIGESTS_MARKER}" -v NEXT="$NEXT" -v KEY="$KEY" -v KEPT="$KEPT" '
     function sel() { return ($2 == "-f" && $4 == "-6") ? $2 " " $3 " -6" : $2 " " $3 }
     FILENAME == ARGV[1] { if (started) { nd++; k = index($0, " "); want[substr($0, k + 1)] = substr($0, 1, k - 1); at[substr($0, k + 1)] = nd } else if ($0 == M) started = 1; next }
     FILENAME == ARGV[2] {
@@ -122,22 +151,13 @@ digest_read() {
       if (s != ns || uc == 0 || lc == 0) bad = 1
       if (bad) exit 3
       if (s > 0) {
-        # the whole joined table in one stream: the key of the kept digests
-        cmd = "sha256sum > \"" W "/key\""; for (i = 1; i <= s; i++) printf "%s", blk[i] | cmd; close(cmd)
-        getline key < (W "/key"); close(W "/key"); sub(/ .*/, "", key); key = "v1 " key
-        kept = 0
-        if ((getline l < KEPT) > 0 && l == key) { while ((getline l < KEPT) > 0 && kept < s + 1) h[++kept] = l }
-        close(KEPT)
-        if (kept != s) {
-          # not kept for this table: each service hashed on its own, and kept for the next read
-          for (i = 1; i <= s; i++) { f = W "/s/" i; printf "%s", blk[i] > f; close(f) }
-          cmd = "cd \"" W "/s\" && sha256sum -- *"; while ((cmd | getline l) > 0) { split(l, p, " "); h[p[2]] = p[1] }; close(cmd)
-          if (NEXT != "") {
-            printf "%s\n", key > NEXT; for (i = 1; i <= s; i++) print h[i] > NEXT
-            if (close(NEXT) == 0) system("mv -f \"" NEXT "\" \"" KEPT "\"")
-          }
-          print "computed" > (W "/how"); close(W "/how")
-        }
+        for (i = 1; i <= s; i++) { f = W "/s/" i; printf "%s", blk[i] > f; close(f) }
+        cmd = "cd \"" W "/s\" && sha256sum -- *"; while ((cmd | getline l) > 0) { split(l, p, " "); h[p[2]] = p[1] }; close(cmd)
+      }
+      # kept for the next read of this very table
+      if (NEXT != "") {
+        print KEY > NEXT; for (i = 1; i <= s; i++) print h[i] " " sl[i] > NEXT
+        if (close(NEXT) == 0) system("mv -f \"" NEXT "\" \"" KEPT "\"")
       }
       print "==ipvsc:same=="
       for (i = 1; i <= s; i++) if ((sl[i] in want) && want[sl[i]] == h[i]) { same[i] = 1; print at[sl[i]] }
@@ -181,12 +201,12 @@ if [ $# -ge 2 ]; then
   # lines, one per desired service. Only the services whose digest differs or that the host
   # did not list are printed in full; the others by their line number in $2 (section same)
   L=$(mktemp) && W=$(mktemp -d) || exit 1
-  trap 'rm -rf "$T" "$L" "$W"' EXIT
-  trap 'rm -rf "$T" "$L" "$W"; exit 1' HUP INT TERM PIPE
+  trap 'rm -rf "$T" "$L" "$W" "$STATE/kept-digests.$$"' EXIT
+  trap 'rm -rf "$T" "$L" "$W" "$STATE/kept-digests.$$"; exit 1' HUP INT TERM PIPE
   ipvsadm -L -n --thresholds > "$L"
   trace "read-state: ipvsadm -L -n --thresholds"
   digest_read "$2" "$L" "$T" "$W"
-  if [ -f "$W/how" ]; then trace "read-state: digests (each service hashed)"; else trace "read-state: digests (kept)"; fi
+  if [ -d "$W/s" ]; then trace "read-state: digests (joined and hashed)"; else trace "read-state: digests (kept)"; fi
 else
   echo "==ipvsc:save=="
   cat "$T"

@@ -67,6 +67,10 @@ describe("digest read against a real kernel", () => {
         const plan = planDirector(forPlan, full, { owner: "ipvsc" });
         assert.deepEqual(planDirector(forPlan, digest, { owner: "ipvsc" }), plan);
         if (plan.operations.length > 0) changedSeen++;
+        // read again: the digests the read above kept (no join, no hashing), the same table and plan
+        const kept = await readLiveState(session, "lab1", "/etc/keepalived", expected);
+        assert.deepEqual(kept.table, full.table);
+        assert.deepEqual(planDirector(forPlan, kept, { owner: "ipvsc" }), plan);
         // the director's answer itself: the services as desired by number only, the others in full
         const request = digestRequest(expected);
         // (the table is the one the digest read above hashed: its digests are the kept ones now)
