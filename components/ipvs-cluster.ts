@@ -1,12 +1,15 @@
 /**
  * IpvsCluster: a whole spec (directors, services, VRRP) as one component. It compiles the
  * spec with the same compile() the CLI uses, fails with every issue at once when the spec
- * is invalid, and creates one {@link IpvsDirector} per director, chained so the rollout
- * goes one director at a time, the last-listed first and the first (the preferred VRRP
- * master) last; a failing director stops the rollout before the next one.
+ * is invalid, and creates one {@link IpvsDirector} per director. Directors that share a
+ * VRRP instance or a virtual service (a rollout group: an HA pair) are chained so the
+ * group rolls out one director at a time, the last-listed first and the preferred VRRP
+ * master (a director that starts an instance as MASTER) last; a failing director stops its
+ * group before the next one. Groups share nothing and roll out side by side (several VRRP
+ * pairs in one cluster: `vrrp.instances[].directors`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Name, compile, formatIssues, type CompileOutput, type Issue } from "../src/index.js";
+import { Name, compile, formatIssues, rolloutGroups, type CompileOutput, type Issue, type Model } from "../src/index.js";
 import {
   PASSWORD_PLACEHOLDER, passwordSlots, specOf, type IpvsClusterArgs, type SshArgs,
 } from "./cluster-args.js";
@@ -23,6 +26,19 @@ function issuesError(name: string, issues: readonly Issue[], parent: pulumi.Reso
   return new pulumi.ResourceError(`IpvsCluster ${name}: the spec has ${errors} error${errors === 1 ? "" : "s"}:\n${formatIssues(issues)}`, parent);
 }
 
+/**
+ * The chains a cluster rolls out: its rollout groups, each the last-listed director first
+ * and the directors that start a VRRP instance as MASTER (the preferred masters) last.
+ */
+export function rolloutChains(model: Model): string[][] {
+  const groups = rolloutGroups(model, model.directors.map((d) => d.name));
+  const master = new Set(model.directors.filter((d) => d.vrrpInstances.some((i) => i.state === "MASTER")).map((d) => d.name));
+  return groups.map((g) => {
+    const reversed = [...g].reverse();
+    return [...reversed.filter((n) => !master.has(n)), ...reversed.filter((n) => master.has(n))];
+  });
+}
+
 /** A load-balancing cluster of Linux IPVS directors. */
 export class IpvsCluster extends pulumi.ComponentResource {
   /** the whole desired table in `ipvsadm -R` form: the file to review */
@@ -30,7 +46,7 @@ export class IpvsCluster extends pulumi.ComponentResource {
   public readonly sysctlConf: pulumi.Output<string>;
   /** the directors in spec order */
   public readonly directors: IpvsDirector[];
-  /** director names in the order they are rolled out */
+  /** director names in the order they are rolled out: group by group (groups roll out side by side) */
   public readonly rolloutOrder: pulumi.Output<string[]>;
   /** every director's summary, in rollout order */
   public readonly planSummary: pulumi.Output<string>;
@@ -72,26 +88,29 @@ export class IpvsCluster extends pulumi.ComponentResource {
       // it names a file and a directory on the directors and is sourced by their shell
       throw new pulumi.ResourceError(`IpvsCluster ${name}: owner "${this.owner}" must be a name: a letter, then up to 62 letters, digits, '_', '.' or '-'`, this);
     }
-    const order = [...compiled.model.directors].sort((a, b) => b.order - a.order).map((d) => d.name);
+    const chains = rolloutChains(compiled.model);
+    const order = chains.flat();
     const byName = new Map<string, IpvsDirector>();
-    let previous: IpvsDirector | undefined;
-    order.forEach((directorName, i) => {
-      const d = args.directors.find((x) => x.name === directorName)!;
-      const ssh: SshArgs | undefined = d.ssh ? { ...args.ssh, ...d.ssh } : undefined;
-      const child: IpvsDirector = new IpvsDirector(`${name}-${directorName}`, {
-        compiled,
-        director: directorName,
-        secretFiles: secretsOf(directorName),
-        ...(ssh ? { ssh } : {}),
-        owner: this.owner,
-        ...(args.drainTimeoutSeconds !== undefined ? { drainTimeoutSeconds: args.drainTimeoutSeconds } : {}),
-        ...(previous?.state ? { after: [previous.state] } : {}),
-        rollout: { step: i + 1, of: order.length },
-        ...(args.retainOnDelete !== undefined ? { retainOnDelete: args.retainOnDelete } : {}),
-      }, { parent: this });
-      byName.set(directorName, child);
-      if (child.state) previous = child;
-    });
+    for (const chain of chains) {
+      let previous: IpvsDirector | undefined;
+      chain.forEach((directorName, i) => {
+        const d = args.directors.find((x) => x.name === directorName)!;
+        const ssh: SshArgs | undefined = d.ssh ? { ...args.ssh, ...d.ssh } : undefined;
+        const child: IpvsDirector = new IpvsDirector(`${name}-${directorName}`, {
+          compiled,
+          director: directorName,
+          secretFiles: secretsOf(directorName),
+          ...(ssh ? { ssh } : {}),
+          owner: this.owner,
+          ...(args.drainTimeoutSeconds !== undefined ? { drainTimeoutSeconds: args.drainTimeoutSeconds } : {}),
+          ...(previous?.state ? { after: [previous.state] } : {}),
+          rollout: { step: i + 1, of: chain.length },
+          ...(args.retainOnDelete !== undefined ? { retainOnDelete: args.retainOnDelete } : {}),
+        }, { parent: this });
+        byName.set(directorName, child);
+        if (child.state) previous = child;
+      });
+    }
 
     this.directors = compiled.model.directors.map((d) => byName.get(d.name)!);
     this.ipvsadmRules = pulumi.output(compiled.ipvsadmRules);

@@ -26,7 +26,7 @@ export { renderVrrpAuthFiles } from "./render/render-vrrp-auth.js";
 export { parseIpvsadmSave } from "./state/parse-ipvsadm-save.js";
 export { APPLY_SCRIPT, READ_STATE_SCRIPT, STATE_DIR } from "./apply-script/scripts.sh.js";
 export { APPLY_SCRIPT_PATH, type StagedFile } from "./apply-script/stage-files.js";
-export { computePlan, holdsVips, rolloutOrder, type DirectorTexts } from "./plan/plan.js";
+export { computePlan, holdsVips, rolloutGroups, rolloutOrder, type DirectorTexts } from "./plan/plan.js";
 export { planDirector, keepalivedIsManaged, type PlanOptions, type DesiredDirector } from "./plan/compute-plan.js";
 export type * from "./plan/plan-types.js";
 export { describeService, describeRealServer } from "./plan/describe-changes.js";
