@@ -1,6 +1,7 @@
 /**
  * Rewrites test/golden/<example>/ from the current renderers: exactly the files
- * `buildFiles()` lists for examples/<example>.yaml, secrets included.
+ * `buildFiles()` lists for examples/<example>.yaml (or examples/<example>/<example>.yaml),
+ * secrets included.
  *
  * A human runs this, reads `git diff test/golden` line by line against ipvsadm(8) and
  * keepalived.conf(5), and commits the goldens with the renderer
@@ -16,15 +17,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildFiles, compileText, type BuildFile } from "../src/compile.js";
 import { formatIssues } from "../src/issues.js";
+import { exampleSpecs } from "../test/support/example-specs.js";
 import { listFiles } from "../test/support/list-files.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const EXAMPLES_DIR = join(ROOT, "examples");
 const GOLDEN_DIR = join(ROOT, "test", "golden");
 
-/** Example names: the `.yaml` files of examples/, without the extension. */
+/** Example names: examples/NAME.yaml and examples/NAME/NAME.yaml. */
 function exampleNames(): string[] {
-  return readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -".yaml".length)).sort();
+  return exampleSpecs(ROOT).map((e) => e.name);
 }
 
 
@@ -51,7 +52,7 @@ function main(argv: string[]): number {
   const rendered = new Map<string, BuildFile[]>();
   let failed = false;
   for (const name of selected) {
-    const file = `examples/${name}.yaml`;
+    const file = exampleSpecs(ROOT).find((e) => e.name === name)!.path;
     const result = compileText(readFileSync(join(ROOT, file), "utf8"), file);
     if (!result.ok) {
       console.error(`update-goldens: ${file} does not compile:\n${formatIssues(result.issues)}`);
@@ -84,7 +85,7 @@ function main(argv: string[]): number {
       const path = join(GOLDEN_DIR, entry);
       if (statSync(path).isDirectory() && !all.includes(entry)) {
         rmSync(path, { recursive: true, force: true });
-        console.log(`removed   test/golden/${entry}/ (no examples/${entry}.yaml)`);
+        console.log(`removed   test/golden/${entry}/ (no examples/${entry}.yaml nor examples/${entry}/${entry}.yaml)`);
       }
     }
   }

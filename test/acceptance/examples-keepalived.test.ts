@@ -7,17 +7,18 @@
  * or `ip netns` is missing; under CI=true or IPVS_LAB=required that is a failure instead.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { compileText } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
 import { teardownKeepalivedConf } from "../../components/ipvs-director.js";
+import { exampleSpecs } from "../support/example-specs.js";
 import { checkDirector, checkKeepalivedConf, interfacesOf, keepalivedSkip } from "../support/keepalived-check.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml")).sort();
+const EXAMPLES = exampleSpecs(ROOT).map((e) => e.file);
 
 const skip = await keepalivedSkip();
 

@@ -43,10 +43,16 @@ function runExample(dir: string): ExampleRun {
   return JSON.parse(r.stdout) as ExampleRun;
 }
 
-const PROGRAMS = readdirSync(join(ROOT, "examples"))
-  .filter((d) => d.startsWith("pulumi-") && existsSync(join(ROOT, "examples", d, "Pulumi.yaml")))
-  .sort();
-const runs = new Map(PROGRAMS.map((d) => [d, runExample(join(ROOT, "examples", d))]));
+/**
+ * The programs by project name: examples/pulumi-NAME/ (project pulumi-NAME) and the program
+ * beside an example spec, examples/NAME/pulumi/ (project pulumi-NAME).
+ */
+const PROGRAMS = new Map(readdirSync(join(ROOT, "examples")).flatMap((d): [string, string][] => {
+  if (d.startsWith("pulumi-") && existsSync(join(ROOT, "examples", d, "Pulumi.yaml"))) return [[d, join("examples", d)]];
+  if (existsSync(join(ROOT, "examples", d, "pulumi", "Pulumi.yaml"))) return [[`pulumi-${d}`, join("examples", d, "pulumi")]];
+  return [];
+}).sort(([a], [b]) => (a < b ? -1 : 1)));
+const runs = new Map([...PROGRAMS].map(([name, dir]) => [name, runExample(join(ROOT, dir))]));
 
 /**
  * Where `needle` occurs in the run's inputs and registered outputs, as JSON (inside secrets
@@ -69,8 +75,9 @@ function occurrences(run: ExampleRun, needle: string): string[] {
 }
 
 describe("every Pulumi program under examples/ runs under mocks", () => {
-  test("at least the two shipped programs exist", () => {
-    assert.ok(PROGRAMS.includes("pulumi-nat-web") && PROGRAMS.includes("pulumi-ha-pair"), PROGRAMS.join(", "));
+  test("at least the three shipped programs exist", () => {
+    assert.ok(["pulumi-nat-web", "pulumi-ha-pair", "pulumi-fleet"].every((p) => PROGRAMS.has(p)), [...PROGRAMS.keys()].join(", "));
+    assert.equal(PROGRAMS.get("pulumi-fleet"), join("examples", "fleet", "pulumi"));
   });
   for (const [name, run] of runs) {
     test(`${name}: a cluster whose director resources all belong to it, the private key only in their secret credentials`, () => {
@@ -217,46 +224,49 @@ describe("examples/pulumi-ha-pair", () => {
   });
 });
 
-describe("examples/pulumi-fleet", () => {
+describe("examples/fleet/pulumi", () => {
   const run = runs.get("pulumi-fleet")!;
   const byName = (n: string) => run.resources.find((r) => r.name === n)!;
   const SITES = ["ams", "fra", "lon"];
 
-  test("one cluster per site, two directors each, each with one director resource; a chain within a site, none across sites", () => {
-    const expected = SITES.flatMap((s) => [
-      `fleet-${s} ipvs:index:IpvsCluster`,
-      ...["lb1", "lb2"].flatMap((d) => [`fleet-${s}-${s}-${d} ipvs:index:IpvsDirector`, `fleet-${s}-${s}-${d}-state ${STATE_TYPE}`]),
-    ]);
+  test("one cluster of three VRRP pairs, each director with one director resource; a chain within a pair, none across pairs", () => {
+    const expected = [
+      `fleet ipvs:index:IpvsCluster`,
+      ...SITES.flatMap((s) => ["lb1", "lb2"].flatMap((d) => [`fleet-${s}-${d} ipvs:index:IpvsDirector`, `fleet-${s}-${d}-state ${STATE_TYPE}`])),
+    ];
     assert.deepEqual(run.resources.map((r) => `${r.name} ${r.type}`).sort(), expected.sort());
-    assert.deepEqual(run.exports.rolloutOrders!.value, Object.fromEntries(SITES.map((s) => [s, [`${s}-lb2`, `${s}-lb1`]])));
+    assert.deepEqual(run.exports.rolloutOrder!.value, SITES.flatMap((s) => [`${s}-lb2`, `${s}-lb1`]));
     for (const s of SITES) {
-      const lb1 = byName(`fleet-${s}-${s}-lb1-state`), lb2 = byName(`fleet-${s}-${s}-lb2-state`);
-      // lb2 first, then lb1; lb2 waits for nothing, so the three sites start side by side
+      const lb1 = byName(`fleet-${s}-lb1-state`), lb2 = byName(`fleet-${s}-lb2-state`);
+      // the backup first, then the preferred master; lb2 waits for nothing, so the three pairs start side by side
       assert.deepEqual(lb2.options.dependencies, []);
       assert.deepEqual(lb1.options.dependencies, [lb2.urn]);
       for (const d of [lb1, lb2]) {
-        assert.equal(d.inputs.owner, `fleet-${s}`);
+        assert.equal(d.inputs.owner, "fleet");
         assert.deepEqual(d.inputs.credentials, { $secret: { privateKey: PRIVATE_KEY } });
       }
     }
   });
 
-  test("every director gets what examples/fleet.yaml renders for it: its site's services, keepalived.conf, sysctl", () => {
-    const path = "examples/fleet.yaml";
+  test("every director gets what examples/fleet/fleet.yaml renders for it: its site's services and VRRP instance, keepalived.conf, sysctl", () => {
+    const path = "examples/fleet/fleet.yaml";
     const out = compileText(readFileSync(join(ROOT, path), "utf8"), path);
     assert.ok(out.ok, formatIssues(out.issues));
     assert.equal(out.output.model.directors.length, 6);
+    assert.equal(run.exports.ipvsadmRules!.value, out.output.ipvsadmRules);
     for (const [i, d] of out.output.model.directors.entries()) {
       const site = d.name.split("-")[0]!;
-      const inputs = byName(`fleet-${site}-${d.name}-state`).inputs;
+      const inputs = byName(`fleet-${d.name}-state`).inputs;
       const view = desiredDirectorView(d, out.output.directors[i]!.keepalivedConf);
       assert.deepEqual(inputs.services, JSON.parse(JSON.stringify(view.services)), d.name);
       assert.ok(Object.keys(inputs.services as object).every((k) => k.startsWith(`${site}-`)), `${d.name} carries only its site's services`);
       assert.equal(inputs.keepalivedConf, out.output.directors[i]!.keepalivedConf, d.name);
+      assert.deepEqual([...(inputs.keepalivedConf as string).matchAll(/^vrrp_instance (\S+) \{$/gm)].map((m) => m[1]), [`VI_${site.toUpperCase()}`], d.name);
+      assert.deepEqual(inputs.model, JSON.parse(JSON.stringify({ ...d, vrrpSecrets: {} })), d.name);
       assert.equal(inputs.sysctlConf, out.output.sysctlConf);
       assert.equal(inputs.director, d.name);
       assert.equal((inputs.connection as { host: string }).host, d.ssh!.host);
     }
-    assert.equal((run.exports.ipvsadmRules!.value as Record<string, string>).lon, out.output.directors.find((x) => x.name === "lon-lb1")!.ipvsadmRules);
+    assert.equal((run.exports.siteRules!.value as Record<string, string>).lon, out.output.directors.find((x) => x.name === "lon-lb1")!.ipvsadmRules);
   });
 });

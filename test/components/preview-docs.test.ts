@@ -120,8 +120,8 @@ describe("docs/component-library.md previews", () => {
 describe("the Pulumi projects refresh before every preview", () => {
   test("Pulumi.yaml at the root and in every example sets options.refresh: always", () => {
     const root = fileURLToPath(new URL("../../", import.meta.url));
-    const files = ["Pulumi.yaml", ...readdirSync(`${root}examples`).map((d) => `examples/${d}/Pulumi.yaml`).filter((f) => existsSync(`${root}${f}`))];
-    assert.ok(files.length >= 3, files.join(", "));
+    const files = ["Pulumi.yaml", ...readdirSync(`${root}examples`).flatMap((d) => [`examples/${d}/Pulumi.yaml`, `examples/${d}/pulumi/Pulumi.yaml`]).filter((f) => existsSync(`${root}${f}`))];
+    assert.ok(files.length >= 4 && files.includes("examples/fleet/pulumi/Pulumi.yaml"), files.join(", "));
     for (const f of files) {
       const project = parse(readFileSync(`${root}${f}`, "utf8")) as { options?: { refresh?: string } };
       assert.equal(project.options?.refresh, "always", `${f}: a preview without a refresh prints the old values of the last rollout`);

@@ -1,5 +1,5 @@
 /**
- * Golden files: every examples/<name>.yaml, compiled and laid out by buildFiles(), must equal
+ * Golden files: every examples/<name>.yaml (or examples/<name>/<name>.yaml), compiled and laid out by buildFiles(), must equal
  * test/golden/<name>/ byte for byte, with exactly the same set of files. The goldens are
  * reviewed text (see test/golden/README.md); this test only reads them. To change them run
  * `npx tsx scripts/update-goldens.ts`, review `git diff -- test/golden`, and commit.
@@ -16,27 +16,30 @@ import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import { buildFiles, compile, compileText, type BuildFile, type CompileResult } from "../../src/compile.js";
 import { formatIssues } from "../../src/issues.js";
+import { exampleSpecs } from "../support/example-specs.js";
 import { listFiles } from "../support/list-files.js";
 // a seeded PRNG, so each fast-check seed names one permutation
 import { prng } from "../support/prng.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const GOLDEN_DIR = join(ROOT, "test", "golden");
-const EXAMPLES = readdirSync(join(ROOT, "examples"))
-  .filter((f) => f.endsWith(".yaml"))
-  .map((f) => f.slice(0, -".yaml".length))
-  .sort();
+const SPECS = exampleSpecs(ROOT);
+const EXAMPLES = SPECS.map((e) => e.name);
 
 const UPDATE_HINT = "if the renderer change is intended: npx tsx scripts/update-goldens.ts, review git diff -- test/golden, commit";
 
+function examplePath(name: string): string {
+  return SPECS.find((e) => e.name === name)!.path;
+}
+
 function exampleText(name: string): string {
-  return readFileSync(join(ROOT, "examples", `${name}.yaml`), "utf8");
+  return readFileSync(join(ROOT, examplePath(name)), "utf8");
 }
 
 /** compileText of an example; fails the test with the formatted issues when it does not compile. */
 function compileExample(name: string): Extract<CompileResult, { ok: true }> {
-  const result = compileText(exampleText(name), `examples/${name}.yaml`);
-  assert.ok(result.ok, `examples/${name}.yaml does not compile:\n${formatIssues(result.issues)}`);
+  const result = compileText(exampleText(name), examplePath(name));
+  assert.ok(result.ok, `${examplePath(name)} does not compile:\n${formatIssues(result.issues)}`);
   return result;
 }
 
@@ -120,7 +123,8 @@ function shuffleInPlace(list: Json[], rand: () => number): void {
 /**
  * Reorders every list of `spec` whose order carries no meaning: services, each pool's
  * servers, each service's directors, VRRP instances and scripts. The top-level directors
- * list is left alone: its order decides VRRP state and priority.
+ * list and each VRRP instance's directors are left alone: their order decides VRRP state
+ * and priority.
  */
 function shuffleSpec(spec: JsonObject, rand: () => number): JsonObject {
   const copy = structuredClone(spec);
@@ -157,7 +161,7 @@ function hasShufflableList(spec: JsonObject): boolean {
 
 function exampleValue(name: string): JsonObject {
   const value = parseYaml(exampleText(name)) as Json;
-  assert.ok(isObject(value), `examples/${name}.yaml is not a mapping`);
+  assert.ok(isObject(value), `${examplePath(name)} is not a mapping`);
   return value;
 }
 

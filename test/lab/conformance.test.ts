@@ -18,7 +18,7 @@
  * theirs) are loaded once.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -30,9 +30,10 @@ import { arbSpecCase, FC_SEED, type SpecCase } from "../support/arbitraries.js";
 import { bootDirectors, labStatus, requireLabOrSkip, type LabDirector } from "./lab.js";
 import { readCleanLiveTable } from "../../src/state/read-clean-live-table.js";
 import { canonicalTable, loadAndReadBack, type TableReadBack } from "./support/ipvs-readback.js";
+import { exampleSpecs } from "../support/example-specs.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml")).sort();
+const EXAMPLES = exampleSpecs(ROOT).map((e) => e.file);
 const GENERATED_RUNS = 200;
 /** specs per SSH exec: each exec costs ~0.1-0.2 s under TCG before any ipvsadm runs */
 const SPECS_PER_EXEC = 10;

@@ -27,6 +27,7 @@ import { compileText } from "../../src/compile.js";
 import type { DirectorModel, Model } from "../../src/model/model.js";
 import { FC_SEED, arbSpecInput } from "../support/arbitraries.js";
 import { listFiles } from "../support/list-files.js";
+import { exampleSpecs } from "../support/example-specs.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SEED = Number(process.env["FILE_FUZZ_SEED"] ?? FC_SEED);
@@ -36,8 +37,7 @@ const TIME_LIMIT_MS = 15_000;
 
 // ------------------------------------------------------------------------------ inputs
 
-const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml")).sort()
-  .map((f) => readFileSync(join(ROOT, "examples", f), "utf8"));
+const EXAMPLES = exampleSpecs(ROOT).map((e) => readFileSync(join(ROOT, e.path), "utf8"));
 
 /** Nesting that overflows a recursive parser's stack (1,000 is enough to make V8 abort inside `yaml`). */
 const DEEP = 100_000;

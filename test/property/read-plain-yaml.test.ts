@@ -5,7 +5,7 @@
  * answer is checked against the real parser.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { parseDocument, stringify } from "yaml";
 import { readPlainYaml } from "../../src/schema/read-plain-yaml.js";
 import { generateSpec, specToYaml } from "../../bench/generate.js";
+import { exampleSpecs } from "../support/example-specs.js";
 
 const SEED = 20260708;
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -150,8 +151,8 @@ describe("readPlainYaml agrees with the yaml package whenever it answers", () =>
   });
 
   test("every example and the benchmark spec take the fast path, with the same value", () => {
-    for (const f of readdirSync(join(ROOT, "examples")).filter((n) => n.endsWith(".yaml"))) {
-      assert.ok(agrees(readFileSync(join(ROOT, "examples", f), "utf8")), f);
+    for (const e of exampleSpecs(ROOT)) {
+      assert.ok(agrees(readFileSync(join(ROOT, e.path), "utf8")), e.path);
     }
     assert.ok(agrees(specToYaml(generateSpec({ services: 20, directors: 2 }))));
   });

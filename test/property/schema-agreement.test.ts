@@ -6,7 +6,7 @@
  * value, removed, added where it does not belong, or swapped for another part of the spec.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
@@ -18,6 +18,7 @@ import { Spec } from "../../src/schema/spec-schema.js";
 import { generateSpec } from "../../bench/generate.js";
 import { baseSpec, CASES, VALID_VARIANTS } from "../invalid/cases.js";
 import { FC_SEED, arbSpecInput } from "../support/arbitraries.js";
+import { exampleSpecs } from "../support/example-specs.js";
 
 const validateFile = generated as unknown as ValidateFunction;
 
@@ -31,8 +32,8 @@ function baseValues(): Json[] {
     v.mutate(s);
     out.push(s);
   }
-  for (const f of readdirSync("examples").filter((n) => n.endsWith(".yaml")).sort()) {
-    out.push(parse(readFileSync(`examples/${f}`, "utf8")) as Json);
+  for (const e of exampleSpecs(".")) {
+    out.push(parse(readFileSync(e.path, "utf8")) as Json);
   }
   out.push(generateSpec({ services: 4 }));
   return out.map((v) => JSON.parse(JSON.stringify(v)) as Json);

@@ -14,9 +14,10 @@ import { promisify } from "node:util";
 import { buildFiles, compileText } from "../../src/compile.js";
 import { runIpvsc, type Captured } from "../support/run-cli.js";
 import { listFiles } from "../support/list-files.js";
+import { exampleSpecs } from "../support/example-specs.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml")).sort();
+const EXAMPLES = exampleSpecs(ROOT).map((e) => e.file).sort();
 
 
 /** Runs the CLI in-process with `cwd`, capturing stdout and stderr. */
@@ -72,7 +73,7 @@ describe("ipvsc validate", () => {
   // hand-counted from the example files
   const summaries: Record<string, string> = {
     "dr-mh-persistence.yaml": "1 service (1 applier-owned, 0 keepalived-owned), 3 real servers, 1 director",
-    "fleet.yaml": "4 services (1 applier-owned, 3 keepalived-owned), 9 real servers, 6 directors",
+    "fleet/fleet.yaml": "4 services (1 applier-owned, 3 keepalived-owned), 9 real servers, 6 directors, 3 VRRP instances",
     "fwmark-ports.yaml": "1 service (0 applier-owned, 1 keepalived-owned), 2 real servers, 1 director",
     "ha-pair.yaml": "2 services (1 applier-owned, 1 keepalived-owned), 4 real servers, 2 directors, 1 VRRP instance",
     "ha-stateless.yaml": "2 services (1 applier-owned, 1 keepalived-owned), 5 real servers, 2 directors",

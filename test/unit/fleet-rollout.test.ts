@@ -2,7 +2,8 @@
  * Rolling out to many directors (issue #17, points 1 and 2): the schedule as a pure unit
  * (the bound on concurrency, an HA group one director at a time in its order, a failure
  * stopping new starts while the running ones finish, a report order that does not depend
- * on who finished first), the groups a spec's directors form, rollOut on examples/fleet.yaml
+ * on who finished first), the groups a spec's directors form (several VRRP pairs in one spec:
+ * a group per pair, backup first, master last), rollOut on examples/fleet/fleet.yaml
  * with fake directors, and `ipvsc apply` in-process with fake directors on a plain and on a
  * fake terminal (progress, per-director blocks, the summary with each failure's reason).
  */
@@ -24,6 +25,7 @@ import type { Plan } from "../../src/plan/plan-types.js";
 import type { ApplyOutcome } from "../../src/ssh/director-client.js";
 import type { LiveState } from "../../src/state/live-state.js";
 import { parseLiveState } from "../../src/state/parse-live-state.js";
+import { exampleSpecs } from "../support/example-specs.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const tick = () => new Promise((r) => setImmediate(r));
@@ -144,7 +146,7 @@ describe("runGroups: the rollout schedule", () => {
 });
 
 function example(name: string): CompileOutput {
-  const path = `examples/${name}.yaml`;
+  const path = exampleSpecs(ROOT).find((e) => e.name === name)!.path;
   const r = compileText(readFileSync(join(ROOT, path), "utf8"), path);
   assert.ok(r.ok, formatIssues(r.issues));
   return r.output;
@@ -166,10 +168,42 @@ const livesOf = (out: CompileOutput, holders: Record<string, string> = {}) =>
   new Map(out.model.directors.map((d) => [d.name, live(d.name, holders[d.name] ? [holders[d.name]!] : [])]));
 
 describe("rolloutGroups: which directors must not change at the same time", () => {
-  test("examples/fleet.yaml: one group per site, each in spec order", () => {
+  test("examples/fleet/fleet.yaml: one group per site (its VRRP pair), each in spec order while no director holds a VIP", () => {
     const out = example("fleet");
     const plan = planAgainst(out, livesOf(out), { owner: "ipvsc", prune: false, drainTimeoutSeconds: 1 });
     assert.deepEqual(rolloutGroups(out.model, plan.order), [["ams-lb1", "ams-lb2"], ["fra-lb1", "fra-lb2"], ["lon-lb1", "lon-lb2"]]);
+  });
+
+  test("examples/fleet/fleet.yaml: three VRRP pairs, each its backup first and the director holding its VIP last", () => {
+    const out = example("fleet");
+    // ams and lon on their preferred masters, fra failed over to fra-lb2
+    const holders = { "ams-lb1": "203.0.113.10/32", "fra-lb2": "203.0.113.20/32", "lon-lb1": "203.0.113.30/32" };
+    const plan = planAgainst(out, livesOf(out, holders), { owner: "ipvsc", prune: false, drainTimeoutSeconds: 1 });
+    assert.deepEqual(plan.order, ["ams-lb2", "fra-lb1", "lon-lb2", "ams-lb1", "fra-lb2", "lon-lb1"]);
+    assert.deepEqual(rolloutGroups(out.model, plan.order), [["ams-lb2", "ams-lb1"], ["fra-lb1", "fra-lb2"], ["lon-lb2", "lon-lb1"]]);
+  });
+
+  test("each director runs only its site's instance: lb1 MASTER 150, lb2 BACKUP 140, the other of the pair its only peer", () => {
+    const out = example("fleet");
+    for (const d of out.model.directors) {
+      const [site, lb] = d.name.split("-") as [string, string];
+      assert.deepEqual(d.vrrpInstances.map((i) => [i.name, i.state, i.priority, i.unicastPeers]),
+        [[`VI_${site.toUpperCase()}`, lb === "lb1" ? "MASTER" : "BACKUP", lb === "lb1" ? 150 : 140,
+          [out.model.directors.find((x) => x.name === `${site}-${lb === "lb1" ? "lb2" : "lb1"}`)!.address]]], d.name);
+      assert.equal(d.syncDaemonInstance, `VI_${site.toUpperCase()}`, d.name);
+    }
+  });
+
+  test("an instance on directors of two sites joins them into one group", () => {
+    const text = readFileSync(join(ROOT, "examples/fleet/fleet.yaml"), "utf8")
+      .replace("    - name: VI_LON\n", "    - name: VI_AMS_FRA\n      directors: [fra-lb1, ams-lb1]\n      interface: eth1\n      virtualRouterId: 52\n      vips: [203.0.113.40/32]\n    - name: VI_LON\n");
+    const r = compileText(text, "fleet-shared.yaml");
+    assert.ok(r.ok, formatIssues(r.issues));
+    // fra-lb1 is the preferred master of the shared instance, ams-lb1 its backup
+    const shared = (n: string) => r.output.model.directors.find((d) => d.name === n)!.vrrpInstances.find((i) => i.name === "VI_AMS_FRA");
+    assert.deepEqual([shared("fra-lb1")?.priority, shared("ams-lb1")?.priority, shared("ams-lb2")], [150, 140, undefined]);
+    assert.deepEqual(rolloutGroups(r.output.model, r.output.model.directors.map((d) => d.name)),
+      [["ams-lb1", "ams-lb2", "fra-lb1", "fra-lb2"], ["lon-lb1", "lon-lb2"]]);
   });
 
   test("a VRRP pair is one group, its live master last", () => {
@@ -180,7 +214,16 @@ describe("rolloutGroups: which directors must not change at the same time", () =
 
   test("directors sharing a virtual service are one group (an ECMP pair; the same address at two sites)", () => {
     assert.deepEqual(rolloutGroups(example("ha-stateless").model, ["edge2", "edge1"]), [["edge2", "edge1"]]);
-    const text = readFileSync(join(ROOT, "examples/fleet.yaml"), "utf8").replace("address: 203.0.113.20\n", "address: 203.0.113.10\n");
+    // three stateless sites; ams and fra serve one anycast address
+    const director = (n: string) => `  - { name: ${n}, interfaces: [eth0] }\n`;
+    const service = (site: string, address: string) => [
+      `  - name: ${site}-web`, `    directors: [${site}-lb1, ${site}-lb2]`, "    protocol: tcp", `    address: ${address}`, "    port: 443",
+      "    scheduler: mh", "    schedulerFlags: [mh-fallback, mh-port]",
+      "    pool: { forwarding: { method: dr }, servers: [{ address: 192.0.2.11 }] }", "",
+    ].join("\n");
+    const text = ["ha: { mode: stateless }", "sysctl: { sloppyTcp: true }", "directors:", ""].join("\n")
+      + ["ams", "fra", "lon"].flatMap((s) => [director(`${s}-lb1`), director(`${s}-lb2`)]).join("")
+      + "services:\n" + service("ams", "203.0.113.10") + service("fra", "203.0.113.10") + service("lon", "203.0.113.30");
     const r = compileText(text, "fleet-anycast.yaml");
     assert.ok(r.ok, formatIssues(r.issues));
     assert.deepEqual(rolloutGroups(r.output.model, r.output.model.directors.map((d) => d.name)),
@@ -219,7 +262,7 @@ function fakeFleet(codes: Record<string, number> = {}, reasons: Record<string, s
   return { run, events, most: () => most };
 }
 
-describe("rollOut on examples/fleet.yaml with fake directors", () => {
+describe("rollOut on examples/fleet/fleet.yaml with fake directors", () => {
   const out = example("fleet");
   const plan = planAgainst(out, livesOf(out), { owner: "ipvsc", prune: false, drainTimeoutSeconds: 1 });
   const opts = (parallel: number, maxFailures = 1): RolloutOptions => ({ owner: "ipvsc", prune: false, drainTimeoutSeconds: 1, parallel, maxFailures });
@@ -240,6 +283,20 @@ describe("rollOut on examples/fleet.yaml with fake directors", () => {
     await rollOut(out, plan, opts(1), { report: () => {}, run: fake.run });
     assert.equal(fake.most(), 1);
     assert.deepEqual(fake.events.filter((e) => e.startsWith("start")).map((e) => e.slice(6)), plan.order);
+  });
+
+  test("live masters: the three pairs side by side, in each the backup ends before the master starts", async () => {
+    const holders = { "ams-lb1": "203.0.113.10/32", "fra-lb2": "203.0.113.20/32", "lon-lb1": "203.0.113.30/32" };
+    const live = planAgainst(out, livesOf(out, holders), { owner: "ipvsc", prune: false, drainTimeoutSeconds: 1 });
+    const fake = fakeFleet();
+    const r = await rollOut(out, live, opts(3), { report: () => {}, run: fake.run });
+    assert.equal(fake.most(), 3, "one director of each site at once");
+    assert.deepEqual(r.notAttempted, []);
+    for (const [backup, master] of [["ams-lb2", "ams-lb1"], ["fra-lb1", "fra-lb2"], ["lon-lb2", "lon-lb1"]] as const) {
+      assert.ok(fake.events.indexOf(`end ${backup}`) < fake.events.indexOf(`start ${master}`), `${backup} before ${master}: ${fake.events.join(", ")}`);
+    }
+    // the three backups start first, side by side
+    assert.deepEqual(fake.events.slice(0, 3).sort(), ["start ams-lb2", "start fra-lb1", "start lon-lb2"]);
   });
 
   test("fra-lb1 is refused: no new director starts, ams-lb1 and lon-lb1 (running) finish, the reason is the refused line", async () => {
@@ -374,7 +431,7 @@ describe("ipvsc apply on a fleet, in-process with fake directors", () => {
   async function apply(args: string[], isTTY: boolean, run: StagedApplyRunner) {
     let stdout = "", stderr = "";
     const io: CliIo = { out: (s) => void (stdout += s), err: (s) => void (stderr += s), env: {}, cwd: ROOT, isTTY, runApply: run };
-    const code = await runCli(["apply", "examples/fleet.yaml", "--plan", planFile, "--yes", ...args], io);
+    const code = await runCli(["apply", "examples/fleet/fleet.yaml", "--plan", planFile, "--yes", ...args], io);
     return { code, stdout, stderr };
   }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { JSON_SCHEMA_FILE, SCHEMA_VALIDATOR_FILE, specJsonSchema, specJsonSchemaText } from "../../src/schema/json-schema.js";
@@ -7,6 +7,7 @@ import type { ValidateFunction } from "ajv";
 import generated from "../../src/schema/generated/validate-spec-file.js";
 import { SPEC_FORMATS } from "../../src/schema/spec-formats.js";
 import { baseSpec, CASES } from "../invalid/cases.js";
+import { exampleSpecs } from "../support/example-specs.js";
 
 const precompiled = generated as unknown as ValidateFunction;
 import { schemaValidatorSource, specFileAjv } from "../../scripts/schema-validator-source.js";
@@ -51,7 +52,7 @@ describe("the JSON Schema for spec files", () => {
 
   test("every YAML example validates against it with ajv", () => {
     const validateFn = specFileAjv().compile(specJsonSchema());
-    const examples = readdirSync("examples").filter((f) => f.endsWith(".yaml"));
+    const examples = exampleSpecs(".").map((e) => e.file);
     assert.ok(examples.length >= 6);
     for (const f of examples) {
       const ok = validateFn(parse(readFileSync(`examples/${f}`, "utf8")));
