@@ -198,3 +198,64 @@ describe("HA triple (3 directors): roles from the order", () => {
     await assertKeepalivedAccepts(model(spec([director(1), director(2), director(3)], [instance({ unicastPeers: ["192.0.2.4", "192.0.2.3", "192.0.2.2"] })])));
   });
 });
+
+describe("several VRRP pairs in one spec (vrrp.instances[].directors)", () => {
+  // lb1+lb2 run VI_A and VI_A2 (lb2 listed first: its preferred master), lb3+lb4 run VI_B on
+  // the same VRID; VI_ALL runs everywhere; lb5 runs no instance at all
+  const web = (name: string, address: string, directors: string[]) => ({
+    name, protocol: "tcp" as const, address, port: 80, directors,
+    pool: { forwarding: { method: "dr" as const }, servers: [{ address: "203.0.113.10" }] },
+  });
+  const value: SpecInput = {
+    directors: [1, 2, 3, 4, 5].map((n) => director(n)),
+    services: [web("a", "192.0.2.100", ["lb1", "lb2"]), web("b", "192.0.2.110", ["lb3", "lb4"]), web("plain", "198.51.100.1", ["lb5"])],
+    vrrp: {
+      instances: [
+        instance({ name: "VI_A", directors: ["lb2", "lb1"] }),
+        instance({ name: "VI_A2", directors: ["lb2", "lb1"], virtualRouterId: 52, vips: ["192.0.2.101/32"] }),
+        instance({ name: "VI_B", directors: ["lb3", "lb4"], vips: ["192.0.2.110/32"] }),
+        instance({ name: "VI_ALL", virtualRouterId: 60, vips: ["192.0.2.120/32"] }),
+      ],
+    },
+    syncDaemon: { interface: "eth1", syncId: 51 },
+  };
+  const m = model(value);
+  const c = confs(m);
+  const instancesOf = (name: string) => m.directors.find((d) => d.name === name)!.vrrpInstances;
+
+  test("each director renders only its instances; roles follow the instance's own order", () => {
+    assert.deepEqual(m.directors.map((d) => [d.name, d.vrrpInstances.map((i) => `${i.name} ${i.state} ${i.priority}`)]), [
+      ["lb1", ["VI_A BACKUP 140", "VI_A2 BACKUP 140", "VI_ALL MASTER 150"]],
+      ["lb2", ["VI_A MASTER 150", "VI_A2 MASTER 150", "VI_ALL BACKUP 140"]],
+      ["lb3", ["VI_ALL BACKUP 130", "VI_B MASTER 150"]],
+      ["lb4", ["VI_ALL BACKUP 120", "VI_B BACKUP 140"]],
+      ["lb5", ["VI_ALL BACKUP 110"]],
+    ]);
+  });
+
+  test("unicast peers: the instance's other directors only", () => {
+    assert.deepEqual(instancesOf("lb1").find((i) => i.name === "VI_A")!.unicastPeers, ["192.0.2.3"]);
+    assert.deepEqual(instancesOf("lb4").find((i) => i.name === "VI_B")!.unicastPeers, ["192.0.2.4"]);
+    assert.deepEqual(instancesOf("lb5")[0]!.unicastPeers, ["192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"]);
+  });
+
+  test("the default sync group per director: the instances it runs; the sync daemon its first instance", () => {
+    assert.match(c.get("lb1")!, /vrrp_sync_group SG_IPVS \{\n  group \{\n    VI_A\n    VI_A2\n    VI_ALL\n  \}/);
+    assert.match(c.get("lb3")!, /vrrp_sync_group SG_IPVS \{\n  group \{\n    VI_ALL\n    VI_B\n  \}/);
+    assert.doesNotMatch(c.get("lb5")!, /vrrp_sync_group/, "one instance: no group");
+    assert.deepEqual(m.directors.map((d) => /lvs_sync_daemon eth1 (\S+) id 51/.exec(c.get(d.name)!)?.[1]),
+      ["VI_A", "VI_A", "VI_B", "VI_B", "VI_ALL"]);
+  });
+
+  test("a director that runs no instance: no vrrp_instance, no group, no sync daemon", () => {
+    const lone = model({ ...value, vrrp: { instances: value.vrrp!.instances!.slice(0, 3) } });
+    assert.deepEqual(lone.directors[4]!.vrrpInstances, []);
+    assert.equal(lone.directors[4]!.syncDaemonInstance, undefined);
+    assert.doesNotMatch(renderKeepalivedConf(lone, lone.directors[4]!), /vrrp_|lvs_sync_daemon/);
+  });
+
+  test("keepalived -t accepts every director's config", { skip }, async () => {
+    await assertKeepalivedAccepts(m);
+    await assertKeepalivedAccepts(model({ ...value, vrrp: { instances: value.vrrp!.instances!.slice(0, 3) } }));
+  });
+});
