@@ -26,6 +26,11 @@ STATE=${STATE_DIR}
 KCONF_DIR=/etc/keepalived
 KPID=/run/keepalived.pid
 
+# the service selector of a rule line ("-A -t X -s ...", "-a -t X -r ...", "-D -t X" -> "-t X"):
+# fields 2 and 3, and the -6 of an IPv6 fwmark in field 4 (-t A:P, -u A:P, --sctp-service
+# A:P, -f N, -f N -6); a third of the time of a loop over the fields, on a 10,000-line table
+SELECTOR_AWK='function sel() { return ($2 == "-f" && $4 == "-6") ? $2 " " $3 " -6" : $2 " " $3 }'
+
 # the fingerprint covers what a plan is computed from: the table, keepalived.conf and the
 # ownership records (connection counters and thresholds are left out: they move on their own)
 fingerprint() {
@@ -89,6 +94,11 @@ export const DIGESTS_MARKER = "#==ipvsc:digests==";
  * anything is unexpected, save and thresholds in full and no section same.
  */
 const DIGEST_READ = String.raw`
+# awk's first file, the host's digest file: after its line M, "DIGEST SELECTOR" per desired
+# service; want[SELECTOR] is its digest, at[SELECTOR] its number (as section same gives it)
+WANTED_DIGESTS_AWK='
+  FILENAME == ARGV[1] { if (started) { nd++; k = index($0, " "); want[substr($0, k + 1)] = substr($0, 1, k - 1); at[substr($0, k + 1)] = nd } else if ($0 == M) started = 1; next }'
+
 digest_read() {
   KEPT=$STATE/kept-digests
   # the key: the save listing, and of the thresholds listing the first five words of each
@@ -97,8 +107,7 @@ digest_read() {
   _first=
   [ -f "$KEPT" ] && read -r _first < "$KEPT" 2>/dev/null
   if [ "$_first" = "$KEY" ]; then
-    awk -v M="${DIGESTS_MARKER}" '
-      FILENAME == ARGV[1] { if (started) { nd++; k = index($0, " "); want[substr($0, k + 1)] = substr($0, 1, k - 1); at[substr($0, k + 1)] = nd } else if ($0 == M) started = 1; next }
+    awk -v M="${DIGESTS_MARKER}" "$WANTED_DIGESTS_AWK"'
       FILENAME == ARGV[2] { if (FNR == 1) next; s++; k = index($0, " "); sel = substr($0, k + 1); if ((sel in want) && want[sel] == substr($0, 1, k - 1)) same[s] = at[sel]; else diff[s] = 1; next }
       FILENAME == ARGV[3] { if (substr($0, 1, 3) == "-A ") { n++; p = (n in diff) } if (p) save = save $0 "\n"; next }
       {
@@ -120,9 +129,7 @@ digest_read() {
   # where the new digests are written before they replace the kept ones ("" = not writable)
   NEXT=$KEPT.$$
   { mkdir -p "$STATE" && : > "$NEXT"; } 2>/dev/null || NEXT=
-  awk -v W="$4" -v M="${DIGESTS_MARKER}" -v NEXT="$NEXT" -v KEY="$KEY" -v KEPT="$KEPT" '
-    function sel() { return ($2 == "-f" && $4 == "-6") ? $2 " " $3 " -6" : $2 " " $3 }
-    FILENAME == ARGV[1] { if (started) { nd++; k = index($0, " "); want[substr($0, k + 1)] = substr($0, 1, k - 1); at[substr($0, k + 1)] = nd } else if ($0 == M) started = 1; next }
+  awk -v W="$4" -v M="${DIGESTS_MARKER}" -v NEXT="$NEXT" -v KEY="$KEY" -v KEPT="$KEPT" "$SELECTOR_AWK$WANTED_DIGESTS_AWK"'
     FILENAME == ARGV[2] {
       if ($1 == "Prot") { for (i = 1; i <= NF; i++) if ($i == "LocalAddress:Port") base = i; cols($0, base); head = head $0 "\n"; next }
       if ($1 == "->" && $2 == "RemoteAddress:Port") { if (NF > 2) cols($0, 2); head = head $0 "\n"; next }
@@ -298,17 +305,64 @@ require_tools() {
   exit 10
 }
 
-# the service selector of a rule line ("-A -t X -s ...", "-a -t X -r ...", "-D -t X" -> "-t X"):
-# fields 2 and 3, and the -6 of an IPv6 fwmark in field 4 (-t A:P, -u A:P, --sctp-service
-# A:P, -f N, -f N -6); a third of the time of a loop over the fields, on a 10,000-line table
-SELECTOR_AWK='function sel() { return ($2 == "-f" && $4 == "-6") ? $2 " " $3 " -6" : $2 " " $3 }'
-
 selectors_of() {
   awk "$SELECTOR_AWK"' { print sel() }' "$@"
 }
 
 strip_thresholds() {
   sed -e 's/ -x [0-9]*//' -e 's/ -y [0-9]*//'
+}
+
+# verify lists the services it checks one by one when they are few: ipvsadm 1.31 cannot save
+# one service (-S with a service exits 2), but its listing of one service with --tun-info has
+# every field of the save's lines (flags, persistence, mask, engine, one-packet, forwarding,
+# weight, tunnel type, port and checksum), so listed_as_rules can print them in the save's
+# form. Anything it cannot read that way prints a "?" line, which never compares equal.
+LISTED_MAX=32
+LISTING_TO_RULES_AWK='
+  function csum(x) { return x == "-c" ? " --tun-nocsum" : x == "+c" ? " --tun-csum" : x == "r+c" ? " --tun-remcsum" : " ?" }
+  /^#ipvsc / { sel = substr($0, 8); split(sel, w, " "); next }
+  $1 == "Prot" || $1 == "IP" || ($1 == "->" && $2 == "RemoteAddress:Port") { next }
+  $1 == "->" {
+    f = $3 == "Masq" ? "-m" : ($3 == "Route" || $3 == "Local") ? "-g" : $3 == "Tunnel" ? "-i" : "?"; t = ""
+    if (f == "-i") {
+      n = split($4, a, ":")
+      if (a[1] == "ipip" && n == 1) t = " --tun-type ipip"
+      else if (a[1] == "gue" && n == 3) t = " --tun-type gue --tun-port " a[2] csum(a[3])
+      else if (a[1] == "gre" && n == 2) t = " --tun-type gre" csum(a[2])
+      else t = " ?"
+    } else if ($4 != "n/a") t = " ?"
+    print "-a " sel " -r " $2 " " f " -w " $5 t
+    next
+  }
+  {
+    # the service line: TCP|UDP|SCTP A:P, or FWM N [IPv6]; then the scheduler and its options
+    if ($1 == "FWM") { i = ($3 == "IPv6") ? 4 : 3; ok = (w[1] == "-f" && w[2] == $2 && (w[3] == "-6") == (i == 4)) }
+    else { i = 3; ok = (w[2] == $2 && (($1 == "TCP" && w[1] == "-t") || ($1 == "UDP" && w[1] == "-u") || ($1 == "SCTP" && w[1] == "--sctp-service"))) }
+    line = "-A " sel " -s " $i; p = ""; m = ""; pe = ""; o = ""; b = ""
+    for (i++; i <= NF; i++) {
+      if ($i ~ /^\(.*\)$/) b = " -b " substr($i, 2, length($i) - 2)
+      else if ($i == "persistent" && i < NF) p = " -p " $(++i)
+      else if ($i == "mask" && i < NF) m = " -M " $(++i)
+      else if ($i == "pe" && i < NF) pe = " --pe " $(++i)
+      else if ($i == "ops") o = " -o"
+      else ok = 0
+    }
+    print (ok ? "" : "? ") line p m pe o b
+  }'
+
+listed_as_rules() {
+  # the save lines of the services in $1 (one selector per line), listed one by one; a service
+  # that is not there lists nothing; 1 when a listing fails otherwise (an ipvsadm without --tun-info)
+  _listed_ok=yes
+  while read -r _sel; do
+    echo "#ipvsc $_sel"
+    # $_sel unquoted: a selector is two or three words (-t A:P, -f N -6)
+    if _out=$(ipvsadm -L -n --tun-info $_sel 2>&1); then printf '%s\n' "$_out"
+    elif [ "$_out" != "No such service" ]; then _listed_ok=no; break
+    fi
+  done < "$1" > "$D/after.listed"
+  [ "$_listed_ok" = yes ] && awk "$LISTING_TO_RULES_AWK" "$D/after.listed"
 }
 
 run_batch() {
@@ -374,8 +428,6 @@ verify() {
   { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
   # nothing touched (a keepalived-only change): no read of the table at all
   [ -s "$D/verify.selectors" ] || { verify_keepalived; return; }
-  ipvsadm -S -n > "$D/after.rules" || return 1
-  trace "verify: ipvsadm -S -n"
   trace "verify: selectors"
   only_selected "$D/expected.rules" | strip_thresholds | LC_ALL=C sort > "$D/expected.sorted"
   trace "verify: expected lines"
@@ -383,6 +435,16 @@ verify() {
   # the applier-owned ones (those in expected.rules) and the removed ones
   { selectors_of "$D/expected.sorted"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
   trace "verify: selectors again"
+  # a few services: each listed on its own, a read that costs the change, not the table
+  if [ "$(grep -c . "$D/verify.selectors")" -le "$LISTED_MAX" ] && listed_as_rules "$D/verify.selectors" > "$D/after.listed-rules"; then
+    LC_ALL=C sort "$D/after.listed-rules" > "$D/after.owned"
+    trace "verify: ipvsadm -L -n --tun-info per service"
+    cmp -s "$D/expected.sorted" "$D/after.owned" && { verify_keepalived; return; }
+    # read otherwise than planned: the whole save decides (a listing this reader does not
+    # know must not roll back a good apply)
+  fi
+  ipvsadm -S -n > "$D/after.rules" || return 1
+  trace "verify: ipvsadm -S -n"
   only_selected "$D/after.rules" | LC_ALL=C sort > "$D/after.owned"
   trace "verify: live lines"
   if ! cmp -s "$D/expected.sorted" "$D/after.owned"; then
