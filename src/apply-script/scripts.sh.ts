@@ -40,11 +40,22 @@ fingerprint() {
   # same table gives the same bytes, and a sort was one more pass (issue #17, point 4)
   {
     if [ $# -ge 1 ]; then cat "$1"; else ipvsadm -S -n; fi
-    echo "==keepalived"
-    cat "$KCONF_DIR/keepalived.conf" 2>/dev/null
-    echo "==owners"
-    for f in "$STATE"/owners/*.owned; do [ -f "$f" ] && { echo "$f"; cat "$f"; }; done
+    context_text
   } | sha256sum | cut -d' ' -f1
+}
+
+# what a plan depends on besides the table: keepalived.conf and the ownership records
+context_text() {
+  echo "==keepalived"
+  cat "$KCONF_DIR/keepalived.conf" 2>/dev/null
+  echo "==owners"
+  for f in "$STATE"/owners/*.owned; do [ -f "$f" ] && { echo "$f"; cat "$f"; }; done
+}
+
+# the fingerprint without the table: with the plan's touched services listed one by one, the
+# apply's check of its starting point that costs the change, not the table (apply: as_planned)
+context_fingerprint() {
+  context_text | sha256sum | cut -d' ' -f1
 }
 
 # IPVSC_TRACE=1 (src/ssh/trace.ts): each step stamped with /proc/uptime on fd 8 (stderr, or
@@ -202,6 +213,8 @@ ipvsadm -S -n > "$T"
 trace "read-state: ipvsadm -S -n"
 echo "==ipvsc:fingerprint=="
 fingerprint "$T"
+echo "==ipvsc:context-fingerprint=="
+context_fingerprint
 trace "read-state: fingerprint"
 if [ $# -ge 2 ]; then
   # the digest read: $2 holds, after its line "${DIGESTS_MARKER}", the host's "DIGEST SELECTOR"
@@ -245,15 +258,18 @@ exit 0
  *   sh apply.sh run DIR    start the worker detached (it survives a dropped SSH session),
  *                          follow its log, exit with its result
  *   sh apply.sh wait DIR   reattach after a dropped connection
- * DIR holds the staged files: params, fingerprint, apply.batch, drain.list, finalize.batch,
- * rollback.batch, expected.rules, sysctl.conf, owned, and keepalived.conf + secrets/ when
- * keepalived is managed. Results (DIR/result): 0 applied; 10 refused, nothing changed;
+ * DIR holds the staged files: params, fingerprint, context.fingerprint, before.rules,
+ * before.selectors, apply.batch, drain.list, finalize.batch, rollback.batch, expected.rules, sysctl.conf, owned,
+ * and keepalived.conf + secrets/ when keepalived is managed. Under the lock the worker checks
+ * that the director is as the plan saw it: the touched services listed one by one against
+ * before.rules plus context.fingerprint where they are few, else the whole table against
+ * fingerprint. Results (DIR/result): 0 applied; 10 refused, nothing changed;
  * 11 failed and restored to the old state; 12 failed and the old state could not be restored.
  * run first checks the tools (APPLY_TOOLS, keepalived where managed): a director that lacks
  * one exits 10 with "ipvsc: refused: director lacks X, Y" before any lock or change.
  */
 export const APPLY_SCRIPT = String.raw`#!/bin/sh
-# ipvsc apply: lock, check the plan's fingerprint, snapshot, check keepalived's config,
+# ipvsc apply: lock, check the plan's starting point, check keepalived's config,
 # apply the batch, drain, delete, reload keepalived, verify, record ownership; restore on failure
 set -u
 ${COMMON}
@@ -352,8 +368,9 @@ LISTING_TO_RULES_AWK='
   }'
 
 listed_as_rules() {
-  # the save lines of the services in $1 (one selector per line), listed one by one; a service
-  # that is not there lists nothing; 1 when a listing fails otherwise (an ipvsadm without --tun-info)
+  # the save lines of the services in $1 (one selector per line), listed one by one into file
+  # $2; a service that is not there lists nothing; 1 when a listing fails otherwise (an
+  # ipvsadm without --tun-info)
   _listed_ok=yes
   while read -r _sel; do
     echo "#ipvsc $_sel"
@@ -361,8 +378,16 @@ listed_as_rules() {
     if _out=$(ipvsadm -L -n --tun-info $_sel 2>&1); then printf '%s\n' "$_out"
     elif [ "$_out" != "No such service" ]; then _listed_ok=no; break
     fi
-  done < "$1" > "$D/after.listed"
-  [ "$_listed_ok" = yes ] && awk "$LISTING_TO_RULES_AWK" "$D/after.listed"
+  done < "$1" > "$2"
+  [ "$_listed_ok" = yes ] && awk "$LISTING_TO_RULES_AWK" "$2"
+}
+
+listed_as_planned() {
+  # the services in selector file $1, listed one by one (listed_as_rules into $3), read
+  # exactly as rule file $2 has them (sorted): 1 when not, or when they are too many to list
+  [ "$(grep -c . "$1")" -le "$LISTED_MAX" ] || return 1
+  listed_as_rules "$1" "$3" > "$3.rules" || return 1
+  LC_ALL=C sort "$3.rules" | cmp -s "$2" -
 }
 
 run_batch() {
@@ -404,48 +429,47 @@ drain() {
 }
 
 only_wanted() {
-  # the lines of rule file $1 (- for stdin) whose service is in verify.selectors
+  # the lines of rule file $2 (- for stdin) whose service is in selector file $1
   awk "$SELECTOR_AWK"'
     NR == FNR { want[$0] = 1; next }
-    (sel() in want)' "$D/verify.selectors" "$1"
+    (sel() in want)' "$1" "$2"
 }
 
 only_selected() {
   # only_wanted, faster for a few services: grep -F first keeps the lines that mention one
   # (" -t X " is in every line of service -t X; busybox grep -F tries every pattern on every
   # line, so only for a few), then only_wanted keeps exactly those whose selector is wanted
-  if [ "$(grep -c . "$D/verify.selectors")" -le 16 ]; then
-    sed 's/.*/ & /' "$D/verify.selectors" > "$D/verify.patterns"
-    grep -F -f "$D/verify.patterns" "$1" | only_wanted -
+  if [ "$(grep -c . "$1")" -le 16 ]; then
+    sed 's/.*/ & /' "$1" > "$1.patterns"
+    grep -F -f "$1.patterns" "$2" | only_wanted "$1" -
   else
-    only_wanted "$1"
+    only_wanted "$1" "$2"
   fi
 }
 
 verify() {
   # every service the batches touched must read back exactly as expected; removed ones must
-  # be gone (untouched services were not changed: the fingerprint proved the starting point)
+  # be gone (the batches change no other service)
   { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
   # nothing touched (a keepalived-only change): no read of the table at all
   [ -s "$D/verify.selectors" ] || { verify_keepalived; return; }
   trace "verify: selectors"
-  only_selected "$D/expected.rules" | strip_thresholds | LC_ALL=C sort > "$D/expected.sorted"
+  only_selected "$D/verify.selectors" "$D/expected.rules" | strip_thresholds | LC_ALL=C sort > "$D/expected.sorted"
   trace "verify: expected lines"
   # keepalived-owned services the batches drained are keepalived's to program: keep only
   # the applier-owned ones (those in expected.rules) and the removed ones
   { selectors_of "$D/expected.sorted"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
   trace "verify: selectors again"
   # a few services: each listed on its own, a read that costs the change, not the table
-  if [ "$(grep -c . "$D/verify.selectors")" -le "$LISTED_MAX" ] && listed_as_rules "$D/verify.selectors" > "$D/after.listed-rules"; then
-    LC_ALL=C sort "$D/after.listed-rules" > "$D/after.owned"
+  if listed_as_planned "$D/verify.selectors" "$D/expected.sorted" "$D/after.listed"; then
     trace "verify: ipvsadm -L -n --tun-info per service"
-    cmp -s "$D/expected.sorted" "$D/after.owned" && { verify_keepalived; return; }
-    # read otherwise than planned: the whole save decides (a listing this reader does not
-    # know must not roll back a good apply)
+    verify_keepalived; return
   fi
+  # too many, or read otherwise than planned: the whole save decides (a listing this reader
+  # does not know must not roll back a good apply)
   ipvsadm -S -n > "$D/after.rules" || return 1
   trace "verify: ipvsadm -S -n"
-  only_selected "$D/after.rules" | LC_ALL=C sort > "$D/after.owned"
+  only_selected "$D/verify.selectors" "$D/after.rules" | LC_ALL=C sort > "$D/after.owned"
   trace "verify: live lines"
   if ! cmp -s "$D/expected.sorted" "$D/after.owned"; then
     say "verification failed: the table differs from the plan"
@@ -495,8 +519,18 @@ restore() {
     fi
     sleep 1
   fi
-  LC_ALL=C sort "$D/snapshot.rules" > "$D/snapshot.sorted"
-  ipvsadm -S -n | LC_ALL=C sort > "$D/restored.sorted"
+  if [ "$AS_PLANNED" = listed ]; then
+    # the check listed the touched services only (nothing else was changed): they must read
+    # back as they were, listed one by one, or else from the whole save
+    listed_as_planned "$D/touched.selectors" "$D/before.sorted" "$D/restored.listed" &&
+      finish 11 "the change failed and was rolled back: the director is in its OLD state"
+    ipvsadm -S -n > "$D/restored.rules"
+    only_selected "$D/touched.selectors" "$D/restored.rules" | LC_ALL=C sort > "$D/restored.sorted"
+    cp "$D/before.sorted" "$D/snapshot.sorted"
+  else
+    LC_ALL=C sort "$D/snapshot.rules" > "$D/snapshot.sorted"
+    ipvsadm -S -n | LC_ALL=C sort > "$D/restored.sorted"
+  fi
   if cmp -s "$D/snapshot.sorted" "$D/restored.sorted"; then
     finish 11 "the change failed and was rolled back: the director is in its OLD state"
   fi
@@ -505,6 +539,22 @@ restore() {
 }
 
 fail() { say "failed: $*"; restore; }
+
+as_planned() {
+  # the plan's starting point, cheaply: where the plan touches few services, those services
+  # (each listed on its own) must read exactly as the plan saw them (before.rules, rendered
+  # from its read), and keepalived.conf and the ownership records must be unchanged. The
+  # rest of the table is not the plan's business: a health checker that moved a weight of
+  # another service since is no reason to refuse, and a whole read costs seconds on a big
+  # table. 1 when it cannot say (too many services, an older plan, a listing it cannot
+  # read, anything that differs): then the whole table's fingerprint decides
+  [ -s "$D/context.fingerprint" ] && [ -f "$D/before.rules" ] || return 1
+  [ "$(context_fingerprint)" = "$(cat "$D/context.fingerprint")" ] || return 1
+  # the batches' services (as verify takes them), and the adopted ones the host adds
+  { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" "$D/before.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/touched.selectors"
+  strip_thresholds < "$D/before.rules" | LC_ALL=C sort > "$D/before.sorted"
+  listed_as_planned "$D/touched.selectors" "$D/before.sorted" "$D/before.listed"
+}
 
 worker() {
   # the plan was made on the host (the CLI or the director resource): check its fingerprint
@@ -517,11 +567,17 @@ worker() {
   flock -n 9 || refuse "another apply holds the lock on this director"
   LOCKED=yes
   trace "worker: locked"
-  ipvsadm -S -n > "$D/snapshot.rules"
-  trace "worker: snapshot"
-  now=$(fingerprint "$D/snapshot.rules")
-  [ "$now" = "$(cat "$D/fingerprint")" ] || refuse "stale plan: the director changed since the plan was computed (plan again)"
-  trace "worker: fingerprint checked"
+  AS_PLANNED=whole
+  if as_planned; then
+    AS_PLANNED=listed
+    trace "worker: touched services listed, as planned"
+  else
+    ipvsadm -S -n > "$D/snapshot.rules"
+    trace "worker: snapshot"
+    now=$(fingerprint "$D/snapshot.rules")
+    [ "$now" = "$(cat "$D/fingerprint")" ] || refuse "stale plan: the director changed since the plan was computed (plan again)"
+    trace "worker: fingerprint checked"
+  fi
   mkdir -p "$D/old/secrets"
   [ -f "$KCONF_DIR/keepalived.conf" ] && cp "$KCONF_DIR/keepalived.conf" "$D/old/keepalived.conf"
   for f in "$KCONF_DIR"/vrrp-auth-*.conf; do [ -f "$f" ] && cp "$f" "$D/old/secrets/"; done
@@ -591,10 +647,12 @@ case "$mode" in
   run)
     require_tools "$D/params"
     if [ -f "$D/result" ]; then
-      # this very plan ran before (same content, same live fingerprint). Reattach to that run,
+      # this very plan ran before (same content, same live state). Reattach to that run,
       # unless the director is back in the state the plan was made for (emptied or restored
-      # by hand): then replaying the old result would report a change that is not there
-      if [ "$(. "$D/params"; fingerprint)" = "$(cat "$D/fingerprint")" ]; then
+      # by hand, or rolled back): then replaying the old result would report a change that is
+      # not there. Back as the worker checks it: the touched services (a service the plan does
+      # not touch may differ), or the whole table
+      if (. "$D/params"; as_planned) || [ "$(. "$D/params"; fingerprint)" = "$(cat "$D/fingerprint")" ]; then
         rm -rf "$D/previous" && mkdir "$D/previous" && mv -f "$D/result" "$D/log" "$D/previous/" && { [ ! -d "$D/old" ] || mv "$D/old" "$D/previous/"; } || exit 12
       else
         follow

@@ -58,6 +58,10 @@ export function stageApply(input: StageInputs): StagedApply {
   const named: [string, string, boolean][] = [
     ["params", `OWNER=${plan.owner}\nKCONF_DIR=${input.keepalivedConfigDir}\nDRAIN_TIMEOUT=${Math.max(0, Math.round(input.drainTimeoutSeconds))}\nKEEPALIVED=${keepalived}\nMANAGED=${plan.keepalived.managed ? "yes" : "no"}\n`, false],
     ["fingerprint", `${plan.fingerprint}\n`, false],
+    // empty for a plan saved before they were kept: then the whole table's fingerprint decides
+    ["context.fingerprint", plan.contextFingerprint ? `${plan.contextFingerprint}\n` : "", false],
+    ["before.rules", plan.beforeRules ?? "", false],
+    ["before.selectors", lines(plan.beforeSelectors ?? []), false],
     ["apply.batch", lines(plan.batches.apply), false],
     ["drain.list", lines(plan.batches.drain.map((d) => `${d.selector} ${d.realServer}`)), false],
     ["finalize.batch", lines(plan.batches.finalize), false],

@@ -52,6 +52,12 @@ function expectedRulesOf(desired: DesiredDirector, services: IpvsService[]): str
   return renderIpvsadmRules({ services });
 }
 
+/** The service selector of an ipvsadm rule line, as the apply script's SELECTOR_AWK reads it. */
+function batchLineSelector(line: string): string {
+  const f = line.split(" ");
+  return f[1] === "-f" && f[3] === "-6" ? `${f[1]} ${f[2]} -6` : `${f[1]} ${f[2]}`;
+}
+
 function byKey<T extends { key: IpvsService["key"] }>(items: T[]): Map<string, T> {
   return new Map(items.map((i) => [serviceKeyString(i.key), i]));
 }
@@ -247,6 +253,22 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   const touched = new Set(ops.map((op) => op.serviceKey));
   const expectedRules = expectedRulesOf(desired, desiredServices.filter((s) => s.owner === "applier" && touched.has(keyOf.get(s)!)).map((s) => s.ipvs));
 
+  // on the director already, not yet ours: recorded as owned by this apply (adoption)
+  const adoptingServices = desiredServices.filter((s) => {
+    const key = keyOf.get(s)!;
+    return liveByKey.has(key) && !ours.has(key);
+  });
+  const adopting = adoptingServices.map((s) => s.name);
+
+  // the services the apply changes or records as they are, as this read saw them: the apply
+  // script lists each under its lock and compares (the batch lines' selectors it takes
+  // itself, as here; the adopted ones it takes from before.selectors)
+  const touchedSelectors = new Set([...batches.apply, ...batches.finalize].map(batchLineSelector));
+  for (const sel of batches.removedSelectors) touchedSelectors.add(sel);
+  for (const s of adoptingServices) touchedSelectors.add(serviceSelector(s.ipvs.key));
+  const beforeServices = live.table.services.filter((s) => touchedSelectors.has(serviceSelector(s.key)));
+  const beforeRules = beforeServices.length === 0 ? "" : renderIpvsadmRules({ services: beforeServices });
+
   const record: OwnershipRecord = { owner, services: {} };
   for (const s of desiredServices) record.services[s.name] = `${keyOf.get(s)!} ${s.owner}`;
 
@@ -257,11 +279,6 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     ? diffConfigText("keepalived.conf (live)", "keepalived.conf (desired)", live.keepalivedConf ?? "", desired.keepalivedConf)
     : "";
 
-  // on the director already, not yet ours: recorded as owned by this apply (adoption)
-  const adopting = desiredServices.filter((s) => {
-    const key = keyOf.get(s)!;
-    return liveByKey.has(key) && !ours.has(key);
-  }).map((s) => s.name);
 
   // declared here and named by another owner's record too: both specs change it
   const contested: ContestedService[] = [];
@@ -273,6 +290,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   const plan: DirectorPlan = {
     director: desired.model.name,
     fingerprint: live.fingerprint,
+    ...(live.contextFingerprint ? { contextFingerprint: live.contextFingerprint, beforeSelectors: [...touchedSelectors].sort(), beforeRules } : {}),
     owner,
     operations: ops,
     adopting,

@@ -75,6 +75,19 @@ export interface DirectorPlan {
   director: string;
   /** the live state this plan was computed from; apply refuses on any other */
   fingerprint: string;
+  /**
+   * The live state's contextFingerprint: with `beforeRules`, what the apply script checks under
+   * its lock when the plan touches few services, instead of reading the whole table. Absent in
+   * plans saved before it was kept (the whole fingerprint decides).
+   */
+  contextFingerprint?: string;
+  /**
+   * The touched services as the plan saw them live, in `ipvsadm -S -n` form (rendered from the
+   * read): the apply lists each and refuses, or reads the whole table, when one differs.
+   */
+  beforeRules?: string;
+  /** the services `beforeRules` describes, by selector (those not on the director have no lines) */
+  beforeSelectors?: string[];
   owner: string;
   operations: PlanOperation[];
   /**

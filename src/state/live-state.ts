@@ -18,6 +18,12 @@ export interface LiveState {
   director: string;
   /** sha256 computed on the director over the table, keepalived.conf and ownership records */
   fingerprint: string;
+  /**
+   * sha256 on the director of the same without the table (keepalived.conf and ownership
+   * records): with the touched services listed one by one, what an apply checks of a plan
+   * that touches few services. "" when the director did not report it.
+   */
+  contextFingerprint?: string;
   table: IpvsTable;
   /** service key string -> real-server key string -> counts */
   connections: ConnectionMap;

@@ -61,6 +61,7 @@ export function parseLiveState(director: string, text: string, options: ParseLiv
   const state: LiveState = {
     director,
     fingerprint: (sec.fingerprint ?? "").trim(),
+    contextFingerprint: (sec["context-fingerprint"] ?? "").trim(),
     table,
     connections,
     keepalivedConf: sec["keepalived-conf-present"] !== undefined ? `${sec["keepalived-conf"] ?? ""}\n` : undefined,

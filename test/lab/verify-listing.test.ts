@@ -5,7 +5,8 @@
  * 6.1 kernel, for a table with every kind of line and for random tables, every service listed
  * that way must read exactly as its lines in `ipvsadm -S -n`; a service that is not there reads
  * as nothing; and a listing it cannot read gives a line that never equals a save line. A real
- * `ipvsc apply` of a weight change then verifies from the listings alone, without a save.
+ * `ipvsc apply` of a weight change then verifies from the listings alone, without a save; and
+ * the apply of a saved plan checks its starting point the same way (the touched services only).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -54,7 +55,7 @@ D=$(mktemp -d) || exit 1
 trap 'rm -rf "$D"' EXIT
 ipvsadm -S -n > "$D/save" || exit 1
 { selectors_of "$D/save"; [ $# -eq 0 ] || printf '%s\\n' "$@"; } | LC_ALL=C sort -u > "$D/selectors"
-listed_as_rules "$D/selectors" > "$D/listed" || { echo "listed_as_rules failed" >&2; exit 1; }
+listed_as_rules "$D/selectors" "$D/listing" > "$D/listed" || { echo "listed_as_rules failed" >&2; exit 1; }
 LC_ALL=C sort "$D/listed"
 echo "==save=="
 LC_ALL=C sort "$D/save"
@@ -114,8 +115,12 @@ describe("verify's listing of one service at a time, against a real kernel", () 
     assert.ok(lines >= RUNS * 2, `only ${lines} lines in ${RUNS} tables`);
   });
 
-  it("ipvsc apply of a weight change verifies from the touched service's listing, no save of the table", { timeout: 300_000 }, async (t) => {
-    if (!requireLabOrSkip(t)) return;
+  /**
+   * A fresh director, a workspace and the guest's trace steps (IPVSC_TRACE on): `fn` gets the
+   * workspace, a spec of web (rs1 at `weight`, rs2) and api (rs3) after one apply of weight 1,
+   * and the steps traced since the last `clear`.
+   */
+  async function traced(fn: (ws: RolloutWorkspace, spec: (weight: number) => ReturnType<typeof labSpec>, steps: () => string[], clear: () => void) => Promise<void>): Promise<void> {
     await resetDirector(d!);
     const ws = new RolloutWorkspace();
     const events: TraceEvent[] = [];
@@ -130,19 +135,64 @@ describe("verify's listing of one service at a time, against a real kernel", () 
       const first = await ws.cli(["apply", ws.writeSpec("a", spec(1)), "--yes"]);
       assert.equal(first.code, 0, first.out + first.err);
       events.length = 0;
-      const changed = await ws.cli(["apply", ws.writeSpec("b", spec(4)), "--yes"]);
-      assert.equal(changed.code, 0, changed.out + changed.err);
-      const guest = events.filter((e) => e.clock === "guest").map((e) => e.step);
-      // (the worker's steps come back as "apply: STEP")
-      assert.ok(guest.some((s) => s.endsWith("verify: ipvsadm -L -n --tun-info per service")), guest.join("\n"));
-      assert.ok(guest.some((s) => s.endsWith("verify: expected lines")), guest.join("\n"));
-      assert.ok(!guest.some((s) => s.endsWith("verify: ipvsadm -S -n")), guest.join("\n"));
-      assert.match(await d!.run("ipvsadm -S -n"), new RegExp(`-r ${rsAddress(1).replaceAll(".", "\\.")}:80 -m -w 4\\b`));
+      await fn(ws, spec, () => events.filter((e) => e.clock === "guest").map((e) => e.step), () => { events.length = 0; });
     } finally {
       if (was === undefined) delete process.env.IPVSC_TRACE;
       else process.env.IPVSC_TRACE = was;
       setTraceSink((e) => process.stderr.write(`ipvsc-trace ${e.clock} ${e.ms} ${e.step}\n`));
       ws.cleanup();
     }
+  }
+
+  /** The save line of real server rs's service entry. */
+  const serverLine = async (rs: 1 | 2 | 3) => (await d!.run("ipvsadm -S -n")).split("\n").find((l) => l.includes(` -r ${rsAddress(rs)}:`))!;
+
+  it("ipvsc apply of a weight change verifies from the touched service's listing, no save of the table", { timeout: 300_000 }, async (t) => {
+    if (!requireLabOrSkip(t)) return;
+    await traced(async (ws, spec, steps) => {
+      const changed = await ws.cli(["apply", ws.writeSpec("b", spec(4)), "--yes"]);
+      assert.equal(changed.code, 0, changed.out + changed.err);
+      const guest = steps();
+      // (the worker's steps come back as "apply: STEP")
+      assert.ok(guest.some((s) => s.endsWith("verify: ipvsadm -L -n --tun-info per service")), guest.join("\n"));
+      assert.ok(guest.some((s) => s.endsWith("verify: expected lines")), guest.join("\n"));
+      assert.ok(!guest.some((s) => s.endsWith("verify: ipvsadm -S -n")), guest.join("\n"));
+      assert.match(await serverLine(1), / -m -w 4$/);
+    });
+  });
+
+  it("a saved plan's apply checks only the services it touches: another service changed by hand since does not stop it, a touched one does", { timeout: 300_000 }, async (t) => {
+    if (!requireLabOrSkip(t)) return;
+    await traced(async (ws, spec, steps, clear) => {
+      // plan web's weight 1 -> 4 and apply it; then web goes back to 1 by hand, and a health
+      // checker (here: a hand) moves api's weight: the same plan again runs again (the
+      // director is where it started, for what the plan touches), it does not replay the result
+      const planned = await ws.cli(["plan", ws.writeSpec("b", spec(4)), "--out", "to4.json"]);
+      assert.equal(planned.code, 0, planned.out + planned.err);
+      const once = await ws.cli(["apply", ws.writeSpec("b", spec(4)), "--plan", "to4.json", "--yes"]);
+      assert.equal(once.code, 0, once.out + once.err);
+      await d!.run((await serverLine(1)).replace("-a ", "ipvsadm -e ").replace(/-w \d+/, "-w 1"));
+      await d!.run((await serverLine(3)).replace("-a ", "ipvsadm -e ").replace(/-w \d+/, "-w 9"));
+      clear();
+      const applied = await ws.cli(["apply", ws.writeSpec("b", spec(4)), "--plan", "to4.json", "--yes"]);
+      assert.equal(applied.code, 0, applied.out + applied.err);
+      const guest = steps();
+      assert.ok(guest.some((s) => s.endsWith("worker: touched services listed, as planned")), guest.join("\n"));
+      assert.ok(!guest.some((s) => s.endsWith("worker: snapshot") || s.endsWith("verify: ipvsadm -S -n")), guest.join("\n"));
+      assert.match(await serverLine(1), / -m -w 4$/);
+      assert.match(await serverLine(3), / -m -w 9$/, "the other service keeps its hand change");
+
+      // plan web back to 1; then web itself changes by hand: the whole table decides, refused
+      const back = await ws.cli(["plan", ws.writeSpec("c", spec(1)), "--out", "to1.json"]);
+      assert.equal(back.code, 0, back.out + back.err);
+      await d!.run((await serverLine(1)).replace("-a ", "ipvsadm -e ").replace(/-w \d+/, "-w 6"));
+      const table = await d!.run("ipvsadm -S -n");
+      clear();
+      const refused = await ws.cli(["apply", ws.writeSpec("c", spec(1)), "--plan", "to1.json", "--yes"]);
+      assert.equal(refused.code, 1, refused.out + refused.err);
+      assert.match(refused.out, /stale plan: the director changed since the plan was computed/);
+      assert.ok(steps().some((s) => s.endsWith("worker: snapshot")), steps().join("\n"));
+      assert.equal(await d!.run("ipvsadm -S -n"), table, "nothing changed");
+    });
   });
 });

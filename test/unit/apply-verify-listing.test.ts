@@ -11,45 +11,14 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { APPLY_SCRIPT } from "../../src/apply-script/scripts.sh.js";
+import { applyScriptHarness, ipvsadmCalls, writeLiveTable, type HarnessShell } from "../support/apply-script-harness.js";
 
-const work = mkdtempSync(join(tmpdir(), "ipvsc-verify-listing-"));
-after(() => rmSync(work, { recursive: true, force: true }));
-
-const harness = join(work, "harness.sh");
-writeFileSync(harness, `${APPLY_SCRIPT.slice(0, APPLY_SCRIPT.indexOf("\nUSAGE="))}\nD=$1\nKEEPALIVED=none\nverify\necho "verify=$?"\n`);
-
-// answers -S -n from $D/live.save and -L -n --tun-info SEL from $D/live.listing.N (N: the
-// selector's line in $D/live.selectors); every call is logged to $D/calls
-const fakeBin = join(work, "bin");
-mkdirSync(fakeBin);
-writeFileSync(join(fakeBin, "ipvsadm"), `#!/bin/sh
-echo "$*" >> "$D/calls"
-case "$*" in
-  "-S -n") cat "$D/live.save"; exit 0 ;;
-  "-L -n --tun-info "*)
-    [ -f "$D/no-tun-info" ] && { echo "ipvsadm: --tun-info: unknown option" >&2; exit 2; }
-    sel=\${*#-L -n --tun-info }
-    n=$(grep -n -x -F -e "$sel" "$D/live.selectors" | cut -d: -f1)
-    [ -n "$n" ] && [ -f "$D/live.listing.$n" ] && { cat "$D/live.listing.$n"; exit 0; }
-    echo "No such service" >&2; exit 1 ;;
-esac
-exit 2
-`, { mode: 0o755 });
-
-interface Shell { name: string; sh: string; path: string }
-const SHELLS: Shell[] = [{ name: "sh + host tools", sh: "sh", path: `${fakeBin}:/usr/bin:/bin` }];
-const busybox = ["/usr/bin/busybox", "/bin/busybox"].find((p) => existsSync(p));
-if (busybox) {
-  const bin = join(work, "busybox-bin");
-  mkdirSync(bin);
-  for (const applet of ["awk", "sh", "cat", "sed", "sort", "grep", "cmp", "diff", "head", "cut", "mktemp", "rm", "printf"]) symlinkSync(busybox, join(bin, applet));
-  SHELLS.push({ name: "busybox sh + applets", sh: join(bin, "sh"), path: `${fakeBin}:${bin}` });
-}
+const { work, harness, shells: SHELLS } = applyScriptHarness("verify-listing", 'D=$1\nKEEPALIVED=none\nverify\necho "verify=$?"\n',
+  ["awk", "sh", "cat", "sed", "sort", "grep", "cmp", "diff", "head", "cut", "mktemp", "rm", "printf"]);
 
 /** Listings as ipvsadm 1.31 printed them on a 6.1 kernel (2026-12-04), and the save's lines of the same table. */
 const LISTING_HEAD = "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n";
@@ -96,12 +65,10 @@ interface Case {
   /** the save differs from the listings (a listing this reader misreads) */
   save?: string;
 }
-function runVerify(shell: Shell, c: Case): { ok: boolean; calls: string[]; out: string } {
+function runVerify(shell: HarnessShell, c: Case): { ok: boolean; calls: string[]; out: string } {
   const dir = join(work, `case-${++seq}`);
   mkdirSync(dir);
-  writeFileSync(join(dir, "live.save"), c.save ?? c.live.map((s) => s.save).join(""));
-  writeFileSync(join(dir, "live.selectors"), c.live.map((s) => `${s.selector}\n`).join(""));
-  c.live.forEach((s, i) => writeFileSync(join(dir, `live.listing.${i + 1}`), s.listing));
+  writeLiveTable(dir, c.live, c.save);
   writeFileSync(join(dir, "expected.rules"), c.expected);
   writeFileSync(join(dir, "apply.batch"), c.batch);
   writeFileSync(join(dir, "finalize.batch"), "");
@@ -111,8 +78,7 @@ function runVerify(shell: Shell, c: Case): { ok: boolean; calls: string[]; out: 
   assert.equal(r.status, 0, r.stderr);
   const m = /verify=(\d+)/.exec(r.stdout);
   assert.ok(m, r.stdout + r.stderr);
-  const calls = existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8").trim().split("\n") : [];
-  return { ok: m[1] === "0", calls, out: r.stdout };
+  return { ok: m[1] === "0", calls: ipvsadmCalls(dir), out: r.stdout };
 }
 
 const saves = (calls: string[]) => calls.filter((c) => c === "-S -n").length;

@@ -23,7 +23,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 // the script's functions without its main part, then one call
 const functions = APPLY_SCRIPT.slice(0, APPLY_SCRIPT.indexOf("\nUSAGE="));
 const harness = join(work, "harness.sh");
-writeFileSync(harness, `${functions}\nD=$1\ncase "$2" in\n  select) only_selected "$D/table" ;;\n  selectors) selectors_of "$D/table" ;;\nesac\n`);
+writeFileSync(harness, `${functions}\nD=$1\ncase "$2" in\n  select) only_selected "$D/verify.selectors" "$D/table" ;;\n  selectors) selectors_of "$D/table" ;;\nesac\n`);
 
 /** The loop the script used before, kept here as the reference. */
 const LOOP_SELECTOR = `s = ""; for (i = 2; i <= NF; i++) { if ($i == "-s" || $i == "-r") break; s = s (s == "" ? "" : " ") $i }`;
