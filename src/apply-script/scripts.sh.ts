@@ -428,6 +428,11 @@ drain() {
   done
 }
 
+batch_selectors() {
+  # the services the batches touch (their lines' selectors, and the removed ones), sorted
+  { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" "$@" 2>/dev/null; } | LC_ALL=C sort -u
+}
+
 only_wanted() {
   # the lines of rule file $2 (- for stdin) whose service is in selector file $1
   awk "$SELECTOR_AWK"'
@@ -450,7 +455,7 @@ only_selected() {
 verify() {
   # every service the batches touched must read back exactly as expected; removed ones must
   # be gone (the batches change no other service)
-  { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/verify.selectors"
+  batch_selectors > "$D/verify.selectors"
   # nothing touched (a keepalived-only change): no read of the table at all
   [ -s "$D/verify.selectors" ] || { verify_keepalived; return; }
   trace "verify: selectors"
@@ -522,19 +527,20 @@ restore() {
   if [ "$AS_PLANNED" = listed ]; then
     # the check listed the touched services only (nothing else was changed): they must read
     # back as they were, listed one by one, or else from the whole save
-    listed_as_planned "$D/touched.selectors" "$D/before.sorted" "$D/restored.listed" &&
+    old="$D/before.sorted"
+    listed_as_planned "$D/touched.selectors" "$old" "$D/restored.listed" &&
       finish 11 "the change failed and was rolled back: the director is in its OLD state"
     ipvsadm -S -n > "$D/restored.rules"
     only_selected "$D/touched.selectors" "$D/restored.rules" | LC_ALL=C sort > "$D/restored.sorted"
-    cp "$D/before.sorted" "$D/snapshot.sorted"
   else
-    LC_ALL=C sort "$D/snapshot.rules" > "$D/snapshot.sorted"
+    old="$D/snapshot.sorted"
+    LC_ALL=C sort "$D/snapshot.rules" > "$old"
     ipvsadm -S -n | LC_ALL=C sort > "$D/restored.sorted"
   fi
-  if cmp -s "$D/snapshot.sorted" "$D/restored.sorted"; then
+  if cmp -s "$old" "$D/restored.sorted"; then
     finish 11 "the change failed and was rolled back: the director is in its OLD state"
   fi
-  diff "$D/snapshot.sorted" "$D/restored.sorted" 2>/dev/null | sed 's/^/  /' | head -40
+  diff "$old" "$D/restored.sorted" 2>/dev/null | sed 's/^/  /' | head -40
   finish 12 "the change failed and the old state could not be restored: the director is in an UNKNOWN state"
 }
 
@@ -550,8 +556,8 @@ as_planned() {
   # read, anything that differs): then the whole table's fingerprint decides
   [ -s "$D/context.fingerprint" ] && [ -f "$D/before.rules" ] || return 1
   [ "$(context_fingerprint)" = "$(cat "$D/context.fingerprint")" ] || return 1
-  # the batches' services (as verify takes them), and the adopted ones the host adds
-  { selectors_of "$D/apply.batch" "$D/finalize.batch"; cat "$D/removed.selectors" "$D/before.selectors" 2>/dev/null; } | LC_ALL=C sort -u > "$D/touched.selectors"
+  # the batches' services (as verify takes them), and those the host read them with
+  batch_selectors "$D/before.selectors" > "$D/touched.selectors"
   strip_thresholds < "$D/before.rules" | LC_ALL=C sort > "$D/before.sorted"
   listed_as_planned "$D/touched.selectors" "$D/before.sorted" "$D/before.listed"
 }

@@ -52,12 +52,6 @@ function expectedRulesOf(desired: DesiredDirector, services: IpvsService[]): str
   return renderIpvsadmRules({ services });
 }
 
-/** The service selector of an ipvsadm rule line, as the apply script's SELECTOR_AWK reads it. */
-function batchLineSelector(line: string): string {
-  const f = line.split(" ");
-  return f[1] === "-f" && f[3] === "-6" ? `${f[1]} ${f[2]} -6` : `${f[1]} ${f[2]}`;
-}
-
 function byKey<T extends { key: IpvsService["key"] }>(items: T[]): Map<string, T> {
   return new Map(items.map((i) => [serviceKeyString(i.key), i]));
 }
@@ -260,14 +254,13 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   });
   const adopting = adoptingServices.map((s) => s.name);
 
-  // the services the apply changes or records as they are, as this read saw them: the apply
-  // script lists each under its lock and compares (the batch lines' selectors it takes
-  // itself, as here; the adopted ones it takes from before.selectors)
-  const touchedSelectors = new Set([...batches.apply, ...batches.finalize].map(batchLineSelector));
-  for (const sel of batches.removedSelectors) touchedSelectors.add(sel);
-  for (const s of adoptingServices) touchedSelectors.add(serviceSelector(s.ipvs.key));
-  const beforeServices = live.table.services.filter((s) => touchedSelectors.has(serviceSelector(s.key)));
+  // the services the apply changes (every batch line belongs to an operation on its service)
+  // or records as they are, as this read saw them: the apply script lists each under its lock
+  // and compares. Those not on the director have no lines and must still be absent.
+  const checked = [...new Set([...touched, ...adoptingServices.map((s) => keyOf.get(s)!)])];
+  const beforeServices = checked.flatMap((k) => liveByKey.get(k) ?? []);
   const beforeRules = beforeServices.length === 0 ? "" : renderIpvsadmRules({ services: beforeServices });
+  const beforeSelectors = checked.map((k) => serviceSelector((liveByKey.get(k) ?? desiredByKey.get(k)!.ipvs).key)).sort();
 
   const record: OwnershipRecord = { owner, services: {} };
   for (const s of desiredServices) record.services[s.name] = `${keyOf.get(s)!} ${s.owner}`;
@@ -279,7 +272,6 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
     ? diffConfigText("keepalived.conf (live)", "keepalived.conf (desired)", live.keepalivedConf ?? "", desired.keepalivedConf)
     : "";
 
-
   // declared here and named by another owner's record too: both specs change it
   const contested: ContestedService[] = [];
   for (const s of desiredServices) {
@@ -290,7 +282,7 @@ export function planDirector(desired: DesiredDirector, live: LiveState, options:
   const plan: DirectorPlan = {
     director: desired.model.name,
     fingerprint: live.fingerprint,
-    ...(live.contextFingerprint ? { contextFingerprint: live.contextFingerprint, beforeSelectors: [...touchedSelectors].sort(), beforeRules } : {}),
+    ...(live.contextFingerprint ? { contextFingerprint: live.contextFingerprint, beforeSelectors, beforeRules } : {}),
     owner,
     operations: ops,
     adopting,
